@@ -1,0 +1,202 @@
+#include "client/tls_client.h"
+
+#include <arpa/inet.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/x509v3.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+
+namespace client {
+namespace {
+
+bool IsIpLiteral(const std::string& s) {
+  uint8_t buf[16];
+  return inet_pton(AF_INET, s.c_str(), buf) == 1 || inet_pton(AF_INET6, s.c_str(), buf) == 1;
+}
+
+}  // namespace
+
+std::string DrainOpenSslErrors() {
+  std::string out;
+  unsigned long e;
+  while ((e = ERR_get_error()) != 0) {
+    char buf[256];
+    ERR_error_string_n(e, buf, sizeof(buf));
+    if (!out.empty()) out += "; ";
+    out += buf;
+  }
+  return out;
+}
+
+absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
+    const TlsClientConfig& config) {
+  std::unique_ptr<TlsClientContext> c(new TlsClientContext());
+  c->config_ = config;
+  c->ctx_ = SSL_CTX_new(TLS_client_method());
+  if (c->ctx_ == nullptr) return absl::InternalError("SSL_CTX_new: " + DrainOpenSslErrors());
+  // TLS 1.2 and 1.3, as the concentrator offers (tls/ issue); SSTP servers from Windows 2008 on
+  // speak TLS 1.2.
+  SSL_CTX_set_min_proto_version(c->ctx_, TLS1_2_VERSION);
+  SSL_CTX_set_options(c->ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (config.verify_server) {
+    if (!config.ca_file.empty()) {
+      if (SSL_CTX_load_verify_locations(c->ctx_, config.ca_file.c_str(), nullptr) != 1) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("ca-file ", config.ca_file, ": cannot load: ", DrainOpenSslErrors()));
+      }
+    } else if (SSL_CTX_set_default_verify_paths(c->ctx_) != 1) {
+      return absl::InternalError("cannot load the system's CA store: " + DrainOpenSslErrors());
+    }
+    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_PEER, nullptr);
+  } else {
+    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_NONE, nullptr);
+  }
+  if (!config.certificate_file.empty()) {
+    const std::string& key = config.key_file.empty() ? config.certificate_file : config.key_file;
+    if (SSL_CTX_use_certificate_chain_file(c->ctx_, config.certificate_file.c_str()) != 1) {
+      return absl::InvalidArgumentError(absl::StrCat("certificate ", config.certificate_file,
+                                                     ": cannot load: ", DrainOpenSslErrors()));
+    }
+    if (SSL_CTX_use_PrivateKey_file(c->ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate key ", key, ": cannot load: ", DrainOpenSslErrors()));
+    }
+    if (SSL_CTX_check_private_key(c->ctx_) != 1) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("certificate key ", key, " does not match ", config.certificate_file));
+    }
+  }
+  return c;
+}
+
+TlsClientContext::~TlsClientContext() {
+  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
+}
+
+absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Create(
+    TlsClientContext& ctx, int fd, const std::string& server_name) {
+  std::unique_ptr<TlsConnection> c(new TlsConnection());
+  c->ssl_ = SSL_new(ctx.get());
+  if (c->ssl_ == nullptr) return absl::InternalError("SSL_new: " + DrainOpenSslErrors());
+  SSL_set_fd(c->ssl_, fd);
+  SSL_set_connect_state(c->ssl_);
+  c->verify_ = ctx.config().verify_server;
+  c->server_name_ = server_name;
+  bool ip = IsIpLiteral(server_name);
+  // RFC 6066 3: SNI carries host names only, never addresses.
+  if (!ip) SSL_set_tlsext_host_name(c->ssl_, server_name.c_str());
+  if (c->verify_) {
+    X509_VERIFY_PARAM* param = SSL_get0_param(c->ssl_);
+    if (ip) {
+      X509_VERIFY_PARAM_set1_ip_asc(param, server_name.c_str());
+    } else {
+      X509_VERIFY_PARAM_set_hostflags(param, X509_CHECK_FLAG_NO_PARTIAL_WILDCARDS);
+      SSL_set1_host(c->ssl_, server_name.c_str());
+    }
+  }
+  return c;
+}
+
+TlsConnection::~TlsConnection() {
+  if (ssl_ != nullptr) SSL_free(ssl_);
+}
+
+absl::Status TlsConnection::Error(int ret, const char* what) {
+  int err = SSL_get_error(ssl_, ret);
+  int saved_errno = errno;
+  std::string queue = DrainOpenSslErrors();
+  if (!established_ && verify_) {
+    long v = SSL_get_verify_result(ssl_);
+    if (v != X509_V_OK) {
+      return absl::PermissionDeniedError(absl::StrCat(
+          "server certificate not trusted for \"", server_name_,
+          "\": ", X509_verify_cert_error_string(v),
+          " (give the issuing CA with --ca-file; --verify-server=no turns the check off)"));
+    }
+  }
+  if (err == SSL_ERROR_SYSCALL) {
+    if (saved_errno == 0) {
+      return absl::UnavailableError(absl::StrCat(what, ": connection closed by the server"));
+    }
+    return absl::ErrnoToStatus(saved_errno, what);
+  }
+  if (err == SSL_ERROR_ZERO_RETURN) {
+    return absl::UnavailableError(absl::StrCat(what, ": server closed the TLS session"));
+  }
+  return absl::UnavailableError(absl::StrCat(what, ": ", queue.empty() ? "TLS error" : queue));
+}
+
+absl::StatusOr<IoWait> TlsConnection::Handshake() {
+  ERR_clear_error();
+  int r = SSL_do_handshake(ssl_);
+  if (r == 1) {
+    established_ = true;
+    X509* cert = SSL_get1_peer_certificate(ssl_);
+    if (cert == nullptr) {
+      return absl::PermissionDeniedError("server sent no certificate");
+    }
+    // MS-SSTP 2.2.7 / 3.2.5.2: the hash is over the DER encoding of the server's certificate.
+    unsigned char* der = nullptr;
+    int len = i2d_X509(cert, &der);
+    if (len > 0) {
+      unsigned int n = 0;
+      EVP_Digest(der, len, sha1_.data(), &n, EVP_sha1(), nullptr);
+      EVP_Digest(der, len, sha256_.data(), &n, EVP_sha256(), nullptr);
+      OPENSSL_free(der);
+    }
+    char subject[256];
+    X509_NAME_oneline(X509_get_subject_name(cert), subject, sizeof(subject));
+    subject_ = subject;
+    X509_free(cert);
+    return IoWait::kNone;
+  }
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ) return IoWait::kRead;
+  if (err == SSL_ERROR_WANT_WRITE) return IoWait::kWrite;
+  return Error(r, "TLS handshake");
+}
+
+absl::StatusOr<IoResult> TlsConnection::Read(absl::Span<uint8_t> buf) {
+  ERR_clear_error();
+  size_t n = 0;
+  int r = SSL_read_ex(ssl_, buf.data(), buf.size(), &n);
+  if (r == 1) return IoResult{n, IoWait::kNone, false};
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ) return IoResult{0, IoWait::kRead, false};
+  if (err == SSL_ERROR_WANT_WRITE) return IoResult{0, IoWait::kWrite, false};
+  if (err == SSL_ERROR_ZERO_RETURN) return IoResult{0, IoWait::kNone, true};
+  if (err == SSL_ERROR_SYSCALL && errno == 0) {
+    // TCP FIN without close_notify: the server is gone all the same.
+    return IoResult{0, IoWait::kNone, true};
+  }
+  return Error(r, "TLS read");
+}
+
+absl::StatusOr<IoResult> TlsConnection::Write(absl::Span<const uint8_t> buf) {
+  ERR_clear_error();
+  size_t n = 0;
+  int r = SSL_write_ex(ssl_, buf.data(), buf.size(), &n);
+  if (r == 1) return IoResult{n, IoWait::kNone, false};
+  int err = SSL_get_error(ssl_, r);
+  if (err == SSL_ERROR_WANT_READ) return IoResult{0, IoWait::kRead, false};
+  if (err == SSL_ERROR_WANT_WRITE) return IoResult{0, IoWait::kWrite, false};
+  return Error(r, "TLS write");
+}
+
+void TlsConnection::Shutdown() {
+  if (established_) SSL_shutdown(ssl_);
+}
+
+std::string TlsConnection::version() const { return SSL_get_version(ssl_); }
+
+std::string TlsConnection::cipher() const {
+  const char* c = SSL_get_cipher_name(ssl_);
+  return c ? c : "";
+}
+
+}  // namespace client
