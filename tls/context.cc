@@ -88,15 +88,15 @@ absl::StatusOr<std::vector<X509Ptr>> ParseCertificates(LcoreCrypto& lc, const st
         break;  // end of the certificates
       }
       BIO_free(bio);
-      return absl::InvalidArgumentError(absl::StrCat(
-          source, ": certificate ", out.size() + 1, " is not valid PEM/X.509: ", OpenSslErrors()));
+      return absl::InvalidArgumentError(absl::StrCat(source, ": certificate ", out.size() + 1,
+                                                     " is not valid PEM/X.509: ", OpenSslErrors()));
     }
     out.emplace_back(x);
   }
   BIO_free(bio);
   if (out.empty()) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(source, " holds no certificate (expected a -----BEGIN CERTIFICATE----- block)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        source, " holds no certificate (expected a -----BEGIN CERTIFICATE----- block)"));
   }
   return out;
 }
@@ -144,7 +144,8 @@ absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(LcoreCrypto& lc,
   c->lc_ = &lc;
   c->config_ = config;
   const bool server = config.role == Role::kServer;
-  c->ctx_ = SSL_CTX_new_ex(lc.libctx(), nullptr, server ? TLS_server_method() : TLS_client_method());
+  c->ctx_ =
+      SSL_CTX_new_ex(lc.libctx(), nullptr, server ? TLS_server_method() : TLS_client_method());
   if (c->ctx_ == nullptr) {
     return absl::InternalError(absl::StrCat("SSL_CTX_new_ex failed: ", OpenSslErrors()));
   }
@@ -177,8 +178,8 @@ absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(LcoreCrypto& lc,
     }
   }
   if (SSL_CTX_set_cipher_list(ctx, ciphers.c_str()) != 1) {
-    return absl::InternalError(absl::StrCat("OpenSSL refused cipher list ", ciphers, ": ",
-                                            OpenSslErrors()));
+    return absl::InternalError(
+        absl::StrCat("OpenSSL refused cipher list ", ciphers, ": ", OpenSslErrors()));
   }
   if (SSL_CTX_set_ciphersuites(ctx, kTls13Suites) != 1) {
     return absl::InternalError(absl::StrCat("OpenSSL refused TLS 1.3 suites: ", OpenSslErrors()));
@@ -251,9 +252,9 @@ absl::Status TlsContext::LoadIdentity(absl::Time now) {
   X509* leaf = (*certs)[0].get();
   if (X509_check_private_key(leaf, key->get()) != 1) {
     ERR_clear_error();
-    return absl::InvalidArgumentError(absl::StrCat(
-        "the key in ", key_src, " does not belong to the first certificate in ", cert_src,
-        " (the leaf certificate must come first, then its intermediates)"));
+    return absl::InvalidArgumentError(
+        absl::StrCat("the key in ", key_src, " does not belong to the first certificate in ",
+                     cert_src, " (the leaf certificate must come first, then its intermediates)"));
   }
   time_t t = absl::ToTimeT(now);
   if (X509_cmp_time(X509_get0_notAfter(leaf), &t) < 0) {
@@ -264,8 +265,8 @@ absl::Status TlsContext::LoadIdentity(absl::Time now) {
                                      TimeText(X509_get0_notBefore(leaf))));
   }
   if (SSL_CTX_use_certificate(ctx_, leaf) != 1) {
-    return absl::InvalidArgumentError(absl::StrCat("OpenSSL refused the certificate in ", cert_src,
-                                                   ": ", OpenSslErrors()));
+    return absl::InvalidArgumentError(
+        absl::StrCat("OpenSSL refused the certificate in ", cert_src, ": ", OpenSslErrors()));
   }
   for (size_t i = 1; i < certs->size(); ++i) {
     if (SSL_CTX_add1_chain_cert(ctx_, (*certs)[i].get()) != 1) {
@@ -297,8 +298,8 @@ absl::Status TlsContext::LoadTrust() {
     X509_STORE* store = SSL_CTX_get_cert_store(ctx_);
     for (auto& ca : cas) {
       if (X509_STORE_add_cert(store, ca.get()) != 1) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "cannot add a certificate from CA file ", config_.ca_file, ": ", OpenSslErrors()));
+        return absl::InvalidArgumentError(absl::StrCat("cannot add a certificate from CA file ",
+                                                       config_.ca_file, ": ", OpenSslErrors()));
       }
     }
   }
@@ -389,8 +390,8 @@ absl::StatusOr<PemIdentity> GenerateSelfSigned(LcoreCrypto& lc, const std::strin
   for (const auto& [nid, value] : exts) {
     X509_EXTENSION* e = X509V3_EXT_conf_nid(nullptr, &v3, nid, value.c_str());
     if (e == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("cannot build certificate extension ", value,
-                                                     ": ", OpenSslErrors()));
+      return absl::InvalidArgumentError(
+          absl::StrCat("cannot build certificate extension ", value, ": ", OpenSslErrors()));
     }
     X509_add_ext(x.get(), e, -1);
     X509_EXTENSION_free(e);
@@ -414,8 +415,7 @@ absl::StatusOr<PemIdentity> GenerateSelfSigned(LcoreCrypto& lc, const std::strin
 }
 
 absl::StatusOr<PemIdentity> LoadOrCreateSelfSigned(LcoreCrypto& lc, const std::string& path,
-                                                   const std::string& common_name,
-                                                   absl::Time now) {
+                                                   const std::string& common_name, absl::Time now) {
   struct stat st;
   if (stat(path.c_str(), &st) == 0) {
     auto pem = ReadFile(path, "self-signed identity");
@@ -432,8 +432,8 @@ absl::StatusOr<PemIdentity> LoadOrCreateSelfSigned(LcoreCrypto& lc, const std::s
   std::string tmp = path + ".tmp";
   int fd = open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
   if (fd < 0) {
-    return absl::PermissionDeniedError(absl::StrCat("cannot write the self-signed identity to ",
-                                                    tmp, ": ", std::strerror(errno)));
+    return absl::PermissionDeniedError(
+        absl::StrCat("cannot write the self-signed identity to ", tmp, ": ", std::strerror(errno)));
   }
   std::string all = id->certificate_pem + id->private_key_pem;
   size_t off = 0;
@@ -444,8 +444,7 @@ absl::StatusOr<PemIdentity> LoadOrCreateSelfSigned(LcoreCrypto& lc, const std::s
       int err = errno;
       close(fd);
       unlink(tmp.c_str());
-      return absl::InternalError(
-          absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
+      return absl::InternalError(absl::StrCat("cannot write ", tmp, ": ", std::strerror(err)));
     }
     off += static_cast<size_t>(w);
   }

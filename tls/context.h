@@ -132,8 +132,7 @@ absl::StatusOr<PemIdentity> GenerateSelfSigned(LcoreCrypto& lc, const std::strin
 // a temporary file and renamed so a crash never leaves half a key). Call it once, before the
 // lcores build their contexts, so every lcore presents the same certificate.
 absl::StatusOr<PemIdentity> LoadOrCreateSelfSigned(LcoreCrypto& lc, const std::string& path,
-                                                   const std::string& common_name,
-                                                   absl::Time now);
+                                                   const std::string& common_name, absl::Time now);
 
 }  // namespace tls
 

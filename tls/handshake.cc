@@ -79,9 +79,9 @@ std::optional<Cipher> CipherOf(const SSL_CIPHER* c) {
 
 absl::StatusOr<std::unique_ptr<Handshake>> Handshake::Create(TlsContext& ctx, absl::Time now) {
   if (!ctx.AcquireHandshakeSlot()) {
-    return absl::ResourceExhaustedError(
-        absl::StrCat("too many TLS handshakes in progress (limit ",
-                     ctx.config().max_concurrent_handshakes, " per lcore)"));
+    return absl::ResourceExhaustedError(absl::StrCat("too many TLS handshakes in progress (limit ",
+                                                     ctx.config().max_concurrent_handshakes,
+                                                     " per lcore)"));
   }
   std::unique_ptr<Handshake> h(new Handshake(ctx));
   h->holds_slot_ = true;
@@ -185,8 +185,8 @@ void Handshake::Step() {
   std::string msg = "TLS handshake failed";
   long verify = SSL_get_verify_result(ssl_);
   if (verify != X509_V_OK) {
-    absl::StrAppend(&msg, ": peer certificate rejected (",
-                    X509_verify_cert_error_string(verify), ")");
+    absl::StrAppend(&msg, ": peer certificate rejected (", X509_verify_cert_error_string(verify),
+                    ")");
   }
   if (alert_received_) {
     absl::StrAppend(&msg, ": peer sent alert ", AlertName(*alert_received_));
@@ -212,9 +212,7 @@ HandshakeState Handshake::Feed(absl::Span<const uint8_t> in) {
   return state_;
 }
 
-size_t Handshake::pending_output() const {
-  return ssl_ == nullptr ? 0 : BIO_ctrl_pending(wbio_);
-}
+size_t Handshake::pending_output() const { return ssl_ == nullptr ? 0 : BIO_ctrl_pending(wbio_); }
 
 size_t Handshake::TakeOutput(absl::Span<uint8_t> out) {
   if (ssl_ == nullptr || out.empty()) return 0;
@@ -243,8 +241,7 @@ std::string Handshake::cipher_name() const {
 }
 
 Version Handshake::version() const {
-  return ssl_ != nullptr && SSL_version(ssl_) == TLS1_3_VERSION ? Version::kTls13
-                                                                 : Version::kTls12;
+  return ssl_ != nullptr && SSL_version(ssl_) == TLS1_3_VERSION ? Version::kTls13 : Version::kTls12;
 }
 
 bool Handshake::CanHandOver() const {

@@ -62,8 +62,8 @@ absl::Status HkdfExpandLabel(LcoreCrypto& lc, Cipher cipher, absl::Span<const ui
   int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
   OSSL_PARAM params[] = {
       OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-                                       const_cast<char*>(DigestName(cipher)), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(DigestName(cipher)),
+                                       0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
                                         secret.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
@@ -103,8 +103,8 @@ absl::Status Tls12Prf(LcoreCrypto& lc, Cipher cipher, absl::Span<const uint8_t> 
   EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(lc.tls1_prf());
   if (kctx == nullptr) return absl::ResourceExhaustedError("EVP_KDF_CTX_new failed");
   OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST,
-                                       const_cast<char*>(DigestName(cipher)), 0),
+      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(DigestName(cipher)),
+                                       0),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<uint8_t*>(secret.data()),
                                         secret.size()),
       OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, full_seed.data(), full_seed.size()),

@@ -2,7 +2,8 @@
 // derivations needed to get them and to update them:
 //   TLS 1.3: RFC 8446 7.1 HKDF-Expand-Label; 7.3 traffic key and IV from a traffic secret; 7.2
 //            next-generation secret for KeyUpdate.
-//   TLS 1.2: RFC 5246 6.3 key block from the master secret (PRF, "key expansion"); RFC 5288 3 AES-GCM
+//   TLS 1.2: RFC 5246 6.3 key block from the master secret (PRF, "key expansion"); RFC 5288 3
+//   AES-GCM
 //            4-byte implicit salt; RFC 7905 2 ChaCha20-Poly1305 12-byte IV.
 #ifndef TLS_KEY_SCHEDULE_H_
 #define TLS_KEY_SCHEDULE_H_

@@ -437,8 +437,8 @@ OpenResult RecordSession::Open(LcoreCrypto& lc, Segments stream) {
 OpenResult RecordSession::HandleAlert(Segments stream, size_t off, size_t len, OpenResult r) {
   // RFC 8446 6 / RFC 5246 7.2: an alert record carries exactly one two-byte alert.
   if (len != 2 || hs_header_len_ != 0 || hs_remaining_ != 0) {
-    return Fail(r, len != 2 ? AlertDescription::kDecodeError
-                            : AlertDescription::kUnexpectedMessage);
+    return Fail(r,
+                len != 2 ? AlertDescription::kDecodeError : AlertDescription::kUnexpectedMessage);
   }
   uint8_t a[2];
   CopyOut(stream, off, absl::Span<uint8_t>(a, 2));
@@ -477,8 +477,8 @@ OpenResult RecordSession::HandleAlert(Segments stream, size_t off, size_t len, O
   return r;
 }
 
-OpenResult RecordSession::HandleHandshake(LcoreCrypto& lc, Segments stream, size_t off,
-                                          size_t len, OpenResult r) {
+OpenResult RecordSession::HandleHandshake(LcoreCrypto& lc, Segments stream, size_t off, size_t len,
+                                          OpenResult r) {
   if (len == 0) return Fail(r, AlertDescription::kUnexpectedMessage);  // RFC 8446 5.1
   if (++warning_alerts_ > kMaxControlRecords) {
     return Fail(r, AlertDescription::kUnexpectedMessage);
@@ -509,8 +509,8 @@ OpenResult RecordSession::HandleHandshake(LcoreCrypto& lc, Segments stream, size
     if (hs_header_len_ < 4) continue;
     hs_header_len_ = 0;
     hs_type_ = hs_header_[0];
-    const uint32_t body = (uint32_t{hs_header_[1]} << 16) | (uint32_t{hs_header_[2]} << 8) |
-                          hs_header_[3];
+    const uint32_t body =
+        (uint32_t{hs_header_[1]} << 16) | (uint32_t{hs_header_[2]} << 8) | hs_header_[3];
     if (hs_type_ == 4 && !server_) {
       // NewSessionTicket: this client does not resume sessions, so the ticket is skipped.
       hs_remaining_ = body;

@@ -10,7 +10,8 @@
 //   TLS 1.2 AES-GCM (RFC 5288): header(5) | explicit nonce(8) | ciphertext | tag(16);
 //     nonce = salt(4) | explicit(8); AAD = seq(8) | type | version | plaintext length.
 //   TLS 1.2 ChaCha20-Poly1305 (RFC 7905): header(5) | ciphertext | tag(16); nonce = iv ^ seq.
-//   TLS 1.3 (RFC 8446 5.2): header(5, type 23) | enc(content | inner type | zero padding) | tag(16);
+//   TLS 1.3 (RFC 8446 5.2): header(5, type 23) | enc(content | inner type | zero padding) |
+//   tag(16);
 //     nonce = iv ^ seq; AAD = the record header.
 #ifndef TLS_RECORD_H_
 #define TLS_RECORD_H_
@@ -68,7 +69,8 @@ inline constexpr uint64_t kKeyUpdateAfterRecords = uint64_t{1} << 23;
 
 enum class OpenStatus : uint8_t {
   // No complete record at the head of the stream yet. Nothing consumed; `record_len` is the full
-  // record length once the header is available (0 before), so the caller knows how much to wait for.
+  // record length once the header is available (0 before), so the caller knows how much to wait
+  // for.
   kNeedMore,
   // An application_data record: plaintext is at stream bytes [data_offset, data_offset + data_len).
   // The caller consumes record_len bytes after it is done with the plaintext.
@@ -154,8 +156,8 @@ class alignas(64) RecordSession {
     kDead = 4,  // fatal alert sent or received
   };
   enum Pending : uint8_t {
-    kPendingKeyUpdate = 1,          // our KeyUpdate, update_not_requested
-    kPendingKeyUpdateRequest = 2,   // our KeyUpdate, update_requested
+    kPendingKeyUpdate = 1,         // our KeyUpdate, update_not_requested
+    kPendingKeyUpdateRequest = 2,  // our KeyUpdate, update_requested
     kPendingCloseNotify = 4,
     kPendingFatalAlert = 8,
   };
@@ -172,8 +174,7 @@ class alignas(64) RecordSession {
   OpenResult HandleHandshake(LcoreCrypto& lc, Segments stream, size_t off, size_t len,
                              OpenResult r);
   OpenResult HandleAlert(Segments stream, size_t off, size_t len, OpenResult r);
-  absl::Status SealInternal(LcoreCrypto& lc, ContentType type, Segments record,
-                            bool control);
+  absl::Status SealInternal(LcoreCrypto& lc, ContentType type, Segments record, bool control);
   absl::Status UpdateWriteKey(LcoreCrypto& lc);
 
   DirectionKey read_key_;
@@ -182,7 +183,7 @@ class alignas(64) RecordSession {
   uint64_t write_seq_ = 0;
   uint8_t read_iv_[12] = {};
   uint8_t write_iv_[12] = {};
-  uint8_t read_secret_[48] = {};   // TLS 1.3 only: for KeyUpdate
+  uint8_t read_secret_[48] = {};  // TLS 1.3 only: for KeyUpdate
   uint8_t write_secret_[48] = {};
   Version version_ = Version::kTls13;
   Cipher cipher_ = Cipher::kAes128Gcm;

@@ -29,8 +29,8 @@ bool CopyOut(Segments segs, size_t offset, absl::Span<uint8_t> out);
 // Writes `in` at stream offset `offset`. Returns false when the stream is too short.
 bool CopyIn(Segments segs, size_t offset, absl::Span<const uint8_t> in);
 
-// Appends to `out` the sub-spans covering stream bytes [offset, offset + len). Returns false when the
-// stream is too short.
+// Appends to `out` the sub-spans covering stream bytes [offset, offset + len). Returns false when
+// the stream is too short.
 bool Slice(Segments segs, size_t offset, size_t len, SegmentList& out);
 
 // Byte at stream offset `offset` (caller guarantees offset < TotalLength).
