@@ -225,6 +225,10 @@ bool Visit(V& v, PortStatus& m) {
   return v.Str(m.name, 64) && v.Fixed(m.mac) && v.Int(m.mtu) && v.Int(m.running);
 }
 template <typename V>
+bool Visit(V& v, IpAddressConfig& m) {
+  return v.Str(m.interface, 64) && v.Addr(m.address) && v.Int(m.prefix_len) && v.Int(m.add);
+}
+template <typename V>
 bool Visit(V& v, PortConfig& m) {
   return v.Str(m.name, 64) && v.Int(m.proxy_arp);
 }
@@ -256,6 +260,9 @@ std::string Check(const Message& m) {
   }
   if (auto* o = std::get_if<SessionOpened>(&m)) {
     if (o->lcore >= kMaxLcores) return "lcore out of range";
+  }
+  if (auto* a = std::get_if<IpAddressConfig>(&m)) {
+    if (a->address.family != 4 || a->prefix_len > 32 || a->add > 1) return "bad interface address";
   }
   if (auto* c = std::get_if<ServerConfig>(&m)) {
     if (c->auth_mask > 0x0f) return "unknown authentication bits";
@@ -337,6 +344,8 @@ const char* MsgTypeName(MsgType t) {
       return "dump-request";
     case MsgType::kPortConfig:
       return "port-config";
+    case MsgType::kIpAddress:
+      return "ip-address";
   }
   return "unknown";
 }
@@ -437,6 +446,9 @@ absl::StatusOr<Decoded> Decode(const RecordHeader& header, absl::Span<const uint
     case MsgType::kPortConfig:
       m = DecodeAs<PortConfig>(payload);
       break;
+    case MsgType::kIpAddress:
+      m = DecodeAs<IpAddressConfig>(payload);
+      break;
     default:
       return absl::InvalidArgumentError(absl::StrCat("unknown message type ", header.type));
   }
@@ -476,6 +488,7 @@ MsgType TypeOf(const Message& body, bool down_or_del) {
     MsgType operator()(const ServerConfig&) { return MsgType::kServerConfig; }
     MsgType operator()(const DumpRequest&) { return MsgType::kDumpRequest; }
     MsgType operator()(const PortConfig&) { return MsgType::kPortConfig; }
+    MsgType operator()(const IpAddressConfig&) { return MsgType::kIpAddress; }
   };
   return std::visit(V{down_or_del}, body);
 }

@@ -43,7 +43,15 @@ enum class MsgType : uint16_t {
   kServerConfig = 38,  // /interface sstp-server server settings
   kDumpRequest = 39,   // send every established session (resync after a control plane restart)
   kPortConfig = 40,    // /interface ethernet settings (proxy-arp)
+  kIpAddress = 41,     // /ip address on a port (add or remove)
 };
+
+// Session ids are allocated by the data plane with the owning lcore in the top 16 bits, so any
+// lcore (and the control plane) can tell the owner of a session from its id.
+inline constexpr uint64_t MakeSessionId(uint16_t lcore, uint64_t serial) {
+  return (uint64_t(lcore) << 48) | (serial & ((uint64_t{1} << 48) - 1));
+}
+inline constexpr uint16_t SessionLcore(uint64_t session_id) { return uint16_t(session_id >> 48); }
 
 const char* MsgTypeName(MsgType t);
 
@@ -209,9 +217,16 @@ struct PortConfig {
   uint8_t proxy_arp = 0;
 };
 
+struct IpAddressConfig {
+  std::string interface;
+  IpAddr address;
+  uint8_t prefix_len = 32;
+  uint8_t add = 1;  // 0: remove
+};
+
 using Message = std::variant<Hello, SessionOpened, PppFrame, SessionClosed, Counters, DumpSession,
                              DumpEnd, PortStatus, SessionAuthorized, SessionUp, SessionClose, Route,
-                             ServerConfig, DumpRequest, PortConfig>;
+                             ServerConfig, DumpRequest, PortConfig, IpAddressConfig>;
 
 // A decoded record: its type (PppFrame and Route have two types each), session and body.
 struct Decoded {

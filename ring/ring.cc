@@ -165,7 +165,10 @@ absl::StatusOr<Segment> Segment::Create(const std::string& name, const Options& 
     return absl::InvalidArgumentError(absl::StrCat(
         "ring: ring size ", rb, " must be a power of two between ", 4 * kMaxPayload, " and 1 GiB"));
   }
-  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT, 0600);
+  // A fresh object each time: a control plane still mapping the old one keeps a valid (stale)
+  // mapping instead of faulting on a truncated file, and notices the change with Stale().
+  shm_unlink(name.c_str());
+  int fd = shm_open(name.c_str(), O_RDWR | O_CREAT | O_EXCL, 0600);
   if (fd < 0) return Errno(absl::StrCat("ring: shm_open ", name));
   const uint64_t bytes = SegmentBytes(options.n_lcores, rb);
   if (ftruncate(fd, 0) != 0 || ftruncate(fd, off_t(bytes)) != 0) {
@@ -173,12 +176,15 @@ absl::StatusOr<Segment> Segment::Create(const std::string& name, const Options& 
     close(fd);
     return s;
   }
+  struct stat st;
+  fstat(fd, &st);
   void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
   close(fd);
   if (p == MAP_FAILED) return Errno(absl::StrCat("ring: mmap ", name));
   Segment seg;
   seg.header_ = new (p) SegmentHeader();
   seg.mapped_bytes_ = bytes;
+  seg.inode_ = uint64_t(st.st_ino);
   SegmentHeader* h = seg.header_;
   h->magic = kSegmentMagic;
   h->layout_version = kLayoutVersion;
@@ -212,6 +218,7 @@ absl::StatusOr<Segment> Segment::Attach(const std::string& name) {
   Segment seg;
   seg.header_ = static_cast<SegmentHeader*>(p);
   seg.mapped_bytes_ = size_t(st.st_size);
+  seg.inode_ = uint64_t(st.st_ino);
   SegmentHeader* h = seg.header_;
   if (h->initialized.load(std::memory_order_acquire) != 1 || h->magic != kSegmentMagic) {
     return absl::FailedPreconditionError(
@@ -234,8 +241,17 @@ absl::StatusOr<Segment> Segment::Attach(const std::string& name) {
 
 void Segment::Unlink(const std::string& name) { shm_unlink(name.c_str()); }
 
+bool Segment::Stale(const std::string& name) const {
+  int fd = shm_open(name.c_str(), O_RDONLY, 0);
+  if (fd < 0) return true;
+  struct stat st;
+  bool stale = fstat(fd, &st) != 0 || uint64_t(st.st_ino) != inode_;
+  close(fd);
+  return stale;
+}
+
 Segment::Segment(Segment&& other) noexcept
-    : header_(other.header_), mapped_bytes_(other.mapped_bytes_) {
+    : header_(other.header_), mapped_bytes_(other.mapped_bytes_), inode_(other.inode_) {
   other.header_ = nullptr;
   other.mapped_bytes_ = 0;
 }
@@ -245,6 +261,7 @@ Segment& Segment::operator=(Segment&& other) noexcept {
     Reset();
     header_ = other.header_;
     mapped_bytes_ = other.mapped_bytes_;
+    inode_ = other.inode_;
     other.header_ = nullptr;
     other.mapped_bytes_ = 0;
   }

@@ -178,6 +178,8 @@ class Segment {
   static absl::StatusOr<Segment> Attach(const std::string& name);
   // Removes the name (the mapping stays valid for processes that have it).
   static void Unlink(const std::string& name);
+  // True when `name` no longer names the mapped object (the data plane re-created it): re-attach.
+  bool Stale(const std::string& name) const;
 
   Segment() = default;
   Segment(Segment&& other) noexcept;
@@ -213,6 +215,7 @@ class Segment {
   void Reset();
   SegmentHeader* header_ = nullptr;
   size_t mapped_bytes_ = 0;
+  uint64_t inode_ = 0;
 };
 
 // Size of a segment with these options.

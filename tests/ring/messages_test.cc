@@ -58,7 +58,8 @@ std::vector<Message> AllMessages() {
           Route{{IpAddr::V4(0xc6136500), 24, IpAddr::V4(0xc6121001), 1}},
           ServerConfig{1, 443, 1500, 1500, 0, 60, 1, 0x08, "/etc/sstp/server.pem", "/k.pem"},
           DumpRequest{9},
-          PortConfig{"ether2", 1}};
+          PortConfig{"ether2", 1},
+          IpAddressConfig{"ether2", IpAddr::V4(0xc6136501), 24, 1}};
 }
 
 TEST(Messages, EveryTypeRoundTrips) {
