@@ -1,0 +1,312 @@
+#include "client/engine.h"
+
+#include <cstring>
+
+#include "absl/strings/str_cat.h"
+#include "client/ppp_client.h"
+#include "ppp/frame.h"
+#include "sstp/crypto_binding.h"
+
+namespace client {
+namespace {
+
+constexpr absl::Duration kHttpTimeout = absl::Seconds(60);  // MS-SSTP 3.2.2 negotiation timer
+
+std::string Ipv4(uint32_t a) {
+  return absl::StrCat(a >> 24, ".", (a >> 16) & 0xff, ".", (a >> 8) & 0xff, ".", a & 0xff);
+}
+
+}  // namespace
+
+const char* PhaseName(Phase phase) {
+  switch (phase) {
+    case Phase::kHttp:
+      return "http";
+    case Phase::kNegotiating:
+      return "negotiating";
+    case Phase::kAuthenticating:
+      return "authenticating";
+    case Phase::kNetwork:
+      return "network";
+    case Phase::kConnected:
+      return "connected";
+    case Phase::kDisconnecting:
+      return "disconnecting";
+    case Phase::kClosed:
+      return "closed";
+  }
+  return "?";
+}
+
+Engine::Engine(EngineConfig config, EngineOutput* out) : config_(std::move(config)), out_(out) {
+  sstp::ClientConfig sc;
+  sc.timers.hello = config_.keepalive.value_or(absl::InfiniteDuration());
+  sc.cert_hash_sha1 = config_.cert_sha1;
+  sc.cert_hash_sha256 = config_.cert_sha256;
+  sstp_ = std::make_unique<sstp::ClientStateMachine>(sc, static_cast<sstp::Sink*>(this));
+  PppClientConfig pc;
+  pc.user = config_.user;
+  pc.password = config_.password;
+  pc.auth_methods = config_.auth_methods;
+  pc.mru = config_.mru;
+  pc.mrru = config_.mrru;
+  pc.random = config_.random;
+  ppp_ = std::make_unique<PppClient>(std::move(pc));
+}
+
+Engine::~Engine() = default;
+
+void Engine::SetPhase(Phase phase, const std::string& detail) {
+  if (phase_ == phase || phase_ == Phase::kClosed) return;
+  phase_ = phase;
+  out_->OnPhase(phase, detail);
+}
+
+void Engine::Start(absl::Time now) {
+  now_ = now;
+  uint8_t id[16];
+  config_.random(absl::MakeSpan(id));
+  std::string req = sstp::BuildClientRequest(config_.host, sstp::FormatCorrelationId(id));
+  out_->SendToServer(absl::MakeConstSpan(reinterpret_cast<const uint8_t*>(req.data()), req.size()),
+                     {});
+  phase_ = Phase::kHttp;
+  http_deadline_ = now + kHttpTimeout;
+  out_->OnPhase(Phase::kHttp, "HTTPS request sent");
+}
+
+void Engine::OnServerBytes(absl::Time now, absl::Span<const uint8_t> bytes) {
+  now_ = now;
+  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kHttp) {
+    sstp::HttpParse r = http_.Feed(bytes);
+    if (r == sstp::HttpParse::kNeedMore) return;
+    if (r == sstp::HttpParse::kError) {
+      close_reason_ = absl::StrCat("the server's HTTP reply is not SSTP: ", http_.error_reason());
+      SetPhase(Phase::kClosed, close_reason_);
+      return;
+    }
+    bytes = bytes.subspan(http_.consumed());
+    SetPhase(Phase::kNegotiating, "SSTP call connect");
+    sstp_->Start(now);
+    PumpPpp(now);
+    if (bytes.empty()) return;
+  }
+  absl::Status s = sstp::FeedStream(now, assembler_, *sstp_, bytes);
+  if (!s.ok() && close_reason_.empty()) {
+    close_reason_ = absl::StrCat("the server sent a malformed SSTP stream: ", s.message());
+  }
+  PumpPpp(now);
+}
+
+void Engine::SendIp(absl::Time now, absl::Span<uint8_t> buf, size_t len) {
+  now_ = now;
+  if (phase_ != Phase::kConnected || len == 0) {
+    ++counters_.tx_dropped;
+    return;
+  }
+  uint8_t version = buf[kIpHeadroom] >> 4;
+  uint16_t proto;
+  if (version == 4) {
+    proto = ppp::kProtocolIpv4;
+  } else {
+    // IPV6CP is not negotiated by this client: IPv6 has nowhere to go.
+    ++counters_.tx_dropped;
+    return;
+  }
+  // RFC 1661 2 / 1662 3.2: FF 03 and the protocol, written into the headroom in front.
+  uint8_t* frame = buf.data();
+  frame[0] = ppp::kAllStationsAddress;
+  frame[1] = ppp::kUiControl;
+  frame[2] = static_cast<uint8_t>(proto >> 8);
+  frame[3] = static_cast<uint8_t>(proto);
+  absl::Status s = sstp_->SendPppFrame(now, absl::MakeConstSpan(frame, kIpHeadroom + len));
+  if (!s.ok()) {
+    ++counters_.tx_dropped;
+    return;
+  }
+  ++counters_.tx_packets;
+  counters_.tx_bytes += len;
+  counters_.last_activity = now;
+}
+
+void Engine::Disconnect(absl::Time now, const std::string& reason) {
+  now_ = now;
+  if (phase_ == Phase::kClosed) return;
+  if (close_reason_.empty()) close_reason_ = reason;
+  if (phase_ == Phase::kHttp) {
+    SetPhase(Phase::kClosed, reason);
+    return;
+  }
+  // Windows ends a call the same way: LCP Terminate-Request, then CALL_DISCONNECT (MS-SSTP
+  // 3.2.5.1 "administrative disconnect").
+  if (ppp_->lcp_opened()) ppp_->Close(now, reason);
+  PumpPpp(now);
+  sstp_->Disconnect(now, reason);
+  PumpPpp(now);
+}
+
+void Engine::OnTransportClosed(absl::Time now, const std::string& reason) {
+  now_ = now;
+  if (phase_ == Phase::kClosed) return;
+  if (close_reason_.empty()) close_reason_ = reason;
+  if (phase_ == Phase::kHttp) {
+    SetPhase(Phase::kClosed, reason);
+    return;
+  }
+  sstp_->OnTransportClosed(now, reason);
+  PumpPpp(now);
+}
+
+absl::Time Engine::next_deadline() const {
+  if (phase_ == Phase::kClosed) return absl::InfiniteFuture();
+  if (phase_ == Phase::kHttp) return http_deadline_;
+  absl::Time t = sstp_->next_deadline();
+  if (auto p = ppp_->NextDeadline(); p && *p < t) t = *p;
+  return t;
+}
+
+void Engine::OnTimer(absl::Time now) {
+  now_ = now;
+  if (phase_ == Phase::kClosed) return;
+  if (phase_ == Phase::kHttp) {
+    if (now >= http_deadline_) {
+      close_reason_ = "no HTTP reply from the server within 60 s";
+      SetPhase(Phase::kClosed, close_reason_);
+    }
+    return;
+  }
+  if (sstp_->next_deadline() <= now) sstp_->OnTimer(now);
+  if (auto p = ppp_->NextDeadline(); p && *p <= now) ppp_->OnTimer(now);
+  PumpPpp(now);
+}
+
+void Engine::SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) {
+  out_->SendToServer(head, tail);
+}
+
+void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
+  auto h = ppp::PeekHeader(frame);
+  if (!h.ok()) {
+    ++counters_.rx_dropped;
+    return;
+  }
+  if (h->protocol == ppp::kProtocolIpv4) {
+    absl::Span<const uint8_t> packet = frame.subspan(h->header_length);
+    if (phase_ != Phase::kConnected || packet.size() < 20 || (packet[0] >> 4) != 4) {
+      ++counters_.rx_dropped;
+      return;
+    }
+    ++counters_.rx_packets;
+    counters_.rx_bytes += packet.size();
+    counters_.last_activity = now_;
+    out_->DeliverIp(packet);
+    return;
+  }
+  if (h->protocol == ppp::kProtocolIpv6) {
+    ++counters_.rx_dropped;
+    return;
+  }
+  // Control frames only queue output in the PPP client; PumpPpp sends it after the SSTP machine
+  // returns (the machine is not re-entered from its own callback).
+  ppp_->Receive(now_, frame);
+}
+
+void Engine::OnEvent(const sstp::Event& e) {
+  switch (e.type) {
+    case sstp::EventType::kStartPpp:
+      start_ppp_ = true;
+      break;
+    case sstp::EventType::kConnected:
+      break;
+    case sstp::EventType::kAborted:
+    case sstp::EventType::kDisconnected: {
+      if (close_reason_.empty()) {
+        std::string what = e.type == sstp::EventType::kAborted ? "aborted" : "disconnected";
+        if (e.by_peer) {
+          close_reason_ = absl::StrCat("the server ", what, " the call");
+          if (e.status != sstp::StatusCode::kNoError) {
+            absl::StrAppend(&close_reason_, " (", sstp::StatusCodeName(e.status), ")");
+          }
+        } else {
+          close_reason_ = e.reason.empty() ? absl::StrCat("call ", what) : e.reason;
+        }
+      }
+      disconnecting_ = true;
+      break;
+    }
+    case sstp::EventType::kClosed:
+      closed_event_ = true;
+      if (close_reason_.empty()) close_reason_ = e.reason;
+      break;
+  }
+}
+
+void Engine::PumpPpp(absl::Time now) {
+  for (int round = 0; round < 4; ++round) {
+    if (start_ppp_) {
+      start_ppp_ = false;
+      ppp_->Start(now);
+    }
+    for (const auto& f : ppp_->TakeFrames()) {
+      (void)sstp_->SendPppFrame(now, f);  // control frames: allowed before CALL_CONNECTED
+    }
+    if (!start_ppp_) break;
+  }
+  if (phase_ == Phase::kClosed) return;
+  if (closed_event_ || sstp_->closed()) {
+    SetPhase(Phase::kClosed, close_reason_);
+    return;
+  }
+  if (disconnecting_) {
+    SetPhase(Phase::kDisconnecting, close_reason_);
+    return;
+  }
+  if (ppp_->failed()) {
+    if (close_reason_.empty()) close_reason_ = ppp_->failure_reason();
+    // The PPP link is over: end the call in order (MS-SSTP 3.2.5.1).
+    disconnecting_ = true;
+    sstp_->Disconnect(now, close_reason_);
+    for (const auto& f : ppp_->TakeFrames()) (void)sstp_->SendPppFrame(now, f);
+    if (sstp_->closed()) {
+      SetPhase(Phase::kClosed, close_reason_);
+    } else {
+      SetPhase(Phase::kDisconnecting, close_reason_);
+    }
+    return;
+  }
+  if (ppp_->authenticating()) {
+    SetPhase(Phase::kAuthenticating,
+             absl::StrCat(std::string(ppp::AuthMethodName(*ppp_->lcp().auth)), " as \"",
+                          config_.user, "\""));
+  }
+  const ppp::AuthResult* auth = ppp_->auth_result();
+  if (auth != nullptr && auth->success && !binding_sent_) {
+    binding_sent_ = true;
+    // MS-SSTP 3.2.5.2: the HLAK is the MPPE send||receive master keys after MS-CHAPv2, zeros
+    // for the methods without keys.
+    sstp::Hlak hlak = auth->mppe ? sstp::ClientHlakFromMppe(auth->mppe->send, auth->mppe->receive)
+                                 : sstp::ZeroHlak();
+    sstp_->OnAuthenticationFinished(now, hlak);
+    auth_method_ = ppp_->lcp().auth ? std::string(ppp::AuthMethodName(*ppp_->lcp().auth)) : "none";
+    SetPhase(Phase::kNetwork, absl::StrCat("authenticated (", auth_method_, "), IPCP"));
+    if (sstp_->closed()) {
+      SetPhase(Phase::kClosed, close_reason_);
+      return;
+    }
+  }
+  if (ppp_->network_up() && sstp_->connected() && phase_ != Phase::kConnected) {
+    const ppp::IpcpNegotiated& ip = ppp_->ipcp();
+    NetworkUp up;
+    up.local_address = ip.local_address;
+    up.remote_address = ip.remote_address;
+    up.primary_dns = ip.primary_dns;
+    up.secondary_dns = ip.secondary_dns;
+    up.peer_mru = ppp_->lcp().peer_mru;
+    up.auth_method = auth_method_;
+    out_->OnNetworkUp(up);
+    SetPhase(Phase::kConnected,
+             absl::StrCat(Ipv4(ip.local_address), " peer ", Ipv4(ip.remote_address)));
+  }
+}
+
+}  // namespace client
