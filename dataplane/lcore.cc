@@ -33,7 +33,8 @@ const uint8_t kSymmetricRssKey[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 
 void UpdateClock(Worker* w) {
   w->tsc = rte_rdtsc();
   w->now_ns =
-      static_cast<uint64_t>((static_cast<unsigned __int128>(w->tsc - w->tsc0) * w->ns_mult) >> 32);
+      static_cast<uint64_t>((static_cast<unsigned __int128>(w->tsc - w->tsc0) * w->ns_mult) >> 32) +
+      w->clock_offset_ns;
   w->now_ms = w->now_ns / 1000000;
 }
 

@@ -154,8 +154,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint32_t icmp_tokens = 0;  // RFC 1812 4.3.2.8 ICMP error rate limit
   uint64_t icmp_refill_ms = 0;
   bool started = false;
-  void* user = nullptr;      // for the upper layer (the SSTP server's per-lcore state)
-  void* services = nullptr;  // built-in test services (services.cc)
+  uint64_t clock_offset_ns = 0;  // added to the clock: lets unit tests move time forward
+  void* user = nullptr;          // for the upper layer (the SSTP server's per-lcore state)
+  void* services = nullptr;      // built-in test services (services.cc)
 };
 
 // Per-iteration work, see lcore.cc.
