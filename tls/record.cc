@@ -47,6 +47,9 @@ namespace {
 // same bound of 32 for empty records.
 constexpr uint8_t kMaxControlRecords = 32;
 
+// Largest single-buffer ChaCha20-Poly1305 operation sent through the job API.
+constexpr size_t kChaChaJobApiMax = 8192;
+
 void PutU16(uint8_t* p, size_t v) {
   p[0] = static_cast<uint8_t>(v >> 8);
   p[1] = static_cast<uint8_t>(v);
@@ -64,6 +67,40 @@ void PutU64(uint8_t* p, uint64_t v) {
 void AeadRun(LcoreCrypto& lc, Cipher cipher, const void* key, bool encrypt, const uint8_t* nonce,
              const uint8_t* aad, size_t aad_len, const SegmentList& pieces, uint8_t* tag) {
   IMB_MGR* mb = lc.mb();
+  if (cipher == Cipher::kChaCha20Poly1305 && pieces.size() == 1 &&
+      pieces[0].size() <= kChaChaJobApiMax) {
+    // ipsec-mb 1.3's job API runs one ChaCha20-Poly1305 buffer up to about 1.6x faster than the
+    // direct init/update/finalize API below 8 KiB (measured by perf/tls/tls_bench); above that
+    // the direct API is faster.
+    IMB_JOB* job = IMB_GET_NEXT_JOB(mb);
+    job->cipher_mode = IMB_CIPHER_CHACHA20_POLY1305;
+    job->hash_alg = IMB_AUTH_CHACHA20_POLY1305;
+    job->cipher_direction = encrypt ? IMB_DIR_ENCRYPT : IMB_DIR_DECRYPT;
+    job->chain_order = encrypt ? IMB_ORDER_CIPHER_HASH : IMB_ORDER_HASH_CIPHER;
+    job->enc_keys = key;
+    job->dec_keys = key;
+    job->key_len_in_bytes = 32;
+    job->src = pieces[0].data();
+    job->dst = pieces[0].data();
+    job->cipher_start_src_offset_in_bytes = 0;
+    job->msg_len_to_cipher_in_bytes = pieces[0].size();
+    job->hash_start_src_offset_in_bytes = 0;
+    job->msg_len_to_hash_in_bytes = pieces[0].size();
+    job->iv = nonce;
+    job->iv_len_in_bytes = 12;
+    job->u.CHACHA20_POLY1305.aad = aad;
+    job->u.CHACHA20_POLY1305.aad_len_in_bytes = aad_len;
+    job->auth_tag_output = tag;
+    job->auth_tag_output_len_in_bytes = kTagLength;
+    IMB_JOB* done = IMB_SUBMIT_JOB(mb);
+    if (done == nullptr) done = IMB_FLUSH_JOB(mb);
+    if (done == nullptr || done->status != IMB_STATUS_COMPLETED) {
+      // Cannot happen with valid parameters; a zero tag makes the record fail authentication
+      // rather than pass silently.
+      std::memset(tag, 0, kTagLength);
+    }
+    return;
+  }
   if (cipher == Cipher::kChaCha20Poly1305) {
     chacha20_poly1305_context_data* ctx = lc.chacha_scratch();
     IMB_CHACHA20_POLY1305_INIT(mb, key, ctx, nonce, aad, aad_len);
