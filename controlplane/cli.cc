@@ -44,8 +44,8 @@ const std::map<std::string, MenuNode>& Tree() {
 }
 
 struct Token {
-  std::string text;   // unquoted
-  std::string name;   // for name=value
+  std::string text;  // unquoted
+  std::string name;  // for name=value
   bool is_arg = false;
   bool find = false;
   bool quoted = false;

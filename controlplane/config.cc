@@ -19,7 +19,6 @@ absl::Status InvalidValue(const Arg& a) {
 }
 
 std::vector<TableSpec> BuildSpecs() {
-  
   std::vector<TableSpec> s;
   // /interface sstp-server server (manual: "Server configuration").
   s.push_back({{"interface", "sstp-server", "server"},
@@ -68,23 +67,27 @@ std::vector<TableSpec> BuildSpecs() {
                 {"disabled", Kind::kBool, "yes"}},
                "sstp-out",
                {}});
-  s.push_back({{"interface", "ethernet"},
-               false,
-               {{"name", Kind::kName, ""},
-                {"default-name", Kind::kReadOnly, ""},
-                {"mtu", Kind::kInt, "1500", 64, 9000},
-                {"mac-address", Kind::kReadOnly, "00:00:00:00:00:00"},
-                {"arp", Kind::kChoice, "enabled", 0, 0,
-                 {"enabled", "disabled", "proxy-arp", "reply-only"}},
-                {"comment", Kind::kString, ""},
-                {"disabled", Kind::kBool, "no"}},
-               "",
-               {},
-               false});
+  s.push_back(
+      {{"interface", "ethernet"},
+       false,
+       {{"name", Kind::kName, ""},
+        {"default-name", Kind::kReadOnly, ""},
+        {"mtu", Kind::kInt, "1500", 64, 9000},
+        {"mac-address", Kind::kReadOnly, "00:00:00:00:00:00"},
+        {"arp", Kind::kChoice, "enabled", 0, 0, {"enabled", "disabled", "proxy-arp", "reply-only"}},
+        {"comment", Kind::kString, ""},
+        {"disabled", Kind::kBool, "no"}},
+       "",
+       {},
+       false});
   s.push_back({{"ppp", "secret"},
                false,
                {{"name", Kind::kName, ""},
-                {"service", Kind::kChoice, "any", 0, 0,
+                {"service",
+                 Kind::kChoice,
+                 "any",
+                 0,
+                 0,
                  {"any", "async", "l2tp", "ovpn", "pppoe", "pptp", "sstp"}},
                 {"caller-id", Kind::kString, ""},
                 {"password", Kind::kString, ""},
@@ -96,29 +99,29 @@ std::vector<TableSpec> BuildSpecs() {
                 {"disabled", Kind::kBool, "no"}},
                "",
                {"name"}});
-  s.push_back({{"ppp", "profile"},
-               false,
-               {{"name", Kind::kName, ""},
-                {"local-address", Kind::kAddrOrPool, ""},
-                {"remote-address", Kind::kAddrOrPool, ""},
-                {"dns-server", Kind::kIpList, ""},
-                {"only-one", Kind::kChoice, "default", 0, 0, {"default", "yes", "no"}},
-                {"session-timeout", Kind::kDuration, ""},
-                {"idle-timeout", Kind::kDuration, ""},
-                {"change-tcp-mss", Kind::kChoice, "default", 0, 0, {"default", "yes", "no"}},
-                {"use-encryption", Kind::kChoice, "default", 0, 0,
-                 {"default", "yes", "no", "required"}},
-                {"bridge", Kind::kString, ""},
-                {"rate-limit", Kind::kRateLimit, ""},
-                {"comment", Kind::kString, ""}},
-               "",
-               {"name"}});
-  s.push_back({{"ip", "pool"},
-               false,
-               {{"name", Kind::kName, ""}, {"ranges", Kind::kRanges, ""},
-                {"comment", Kind::kString, ""}},
-               "pool",
-               {"ranges"}});
+  s.push_back(
+      {{"ppp", "profile"},
+       false,
+       {{"name", Kind::kName, ""},
+        {"local-address", Kind::kAddrOrPool, ""},
+        {"remote-address", Kind::kAddrOrPool, ""},
+        {"dns-server", Kind::kIpList, ""},
+        {"only-one", Kind::kChoice, "default", 0, 0, {"default", "yes", "no"}},
+        {"session-timeout", Kind::kDuration, ""},
+        {"idle-timeout", Kind::kDuration, ""},
+        {"change-tcp-mss", Kind::kChoice, "default", 0, 0, {"default", "yes", "no"}},
+        {"use-encryption", Kind::kChoice, "default", 0, 0, {"default", "yes", "no", "required"}},
+        {"bridge", Kind::kString, ""},
+        {"rate-limit", Kind::kRateLimit, ""},
+        {"comment", Kind::kString, ""}},
+       "",
+       {"name"}});
+  s.push_back(
+      {{"ip", "pool"},
+       false,
+       {{"name", Kind::kName, ""}, {"ranges", Kind::kRanges, ""}, {"comment", Kind::kString, ""}},
+       "pool",
+       {"ranges"}});
   s.push_back({{"ip", "address"},
                false,
                {{"address", Kind::kAddrPrefix, ""},
@@ -256,8 +259,8 @@ absl::StatusOr<std::string> Config::Canonical(const TableSpec& spec, const Arg& 
       if (p->kind == Kind::kIntOrDisabled && v == "disabled") return v;
       auto n = ParseInt(v);
       if (!n || *n < p->min || *n > p->max) {
-        return absl::InvalidArgumentError(absl::StrCat("invalid value for argument ", a.name,
-                                                       " (", p->min, "..", p->max, ")",
+        return absl::InvalidArgumentError(absl::StrCat("invalid value for argument ", a.name, " (",
+                                                       p->min, "..", p->max, ")",
                                                        AtColumn(a.column)));
       }
       return absl::StrCat(*n);
@@ -388,7 +391,8 @@ absl::StatusOr<size_t> Config::Add(const MenuPath& path, const std::vector<Arg>&
   for (const std::string& r : spec->required) {
     bool given = false;
     for (const Arg& a : args) given |= (a.name == r && !a.value.empty());
-    if (!given) return absl::FailedPreconditionError(absl::StrCat("failure: ", r, " not specified"));
+    if (!given)
+      return absl::FailedPreconditionError(absl::StrCat("failure: ", r, " not specified"));
   }
   Item item;
   auto& items = Items(path);
@@ -506,11 +510,16 @@ absl::Status Config::AddCertificate(const std::string& name, const std::string& 
 
 std::string Config::Export(const MenuPath& under) const {
   // Order matters on load: referenced items (certificates, pools, profiles, ports) come first.
-  static const std::vector<MenuPath> kOrder = {
-      {"certificate"},          {"interface", "ethernet"},      {"ip", "pool"},
-      {"ppp", "profile"},       {"interface", "sstp-server", "server"},
-      {"interface", "sstp-server"}, {"interface", "sstp-client"}, {"ip", "address"},
-      {"ip", "route"},          {"ppp", "secret"}};
+  static const std::vector<MenuPath> kOrder = {{"certificate"},
+                                               {"interface", "ethernet"},
+                                               {"ip", "pool"},
+                                               {"ppp", "profile"},
+                                               {"interface", "sstp-server", "server"},
+                                               {"interface", "sstp-server"},
+                                               {"interface", "sstp-client"},
+                                               {"ip", "address"},
+                                               {"ip", "route"},
+                                               {"ppp", "secret"}};
   std::string out;
   for (const MenuPath& path : kOrder) {
     if (under.size() > path.size() || !std::equal(under.begin(), under.end(), path.begin())) {
@@ -554,15 +563,16 @@ std::string Config::Export(const MenuPath& under) const {
             GetOf(spec, item, "name") == GetOf(spec, item, "default-name")) {
           emit = false;
         }
-        if (emit) kv.push_back(absl::StrCat(p->name, "=", QuoteIfNeeded(GetOf(spec, item, p->name))));
+        if (emit)
+          kv.push_back(absl::StrCat(p->name, "=", QuoteIfNeeded(GetOf(spec, item, p->name))));
       }
       if (spec.singleton) {
         if (!kv.empty()) lines.push_back(absl::StrCat("set ", absl::StrJoin(kv, " ")));
       } else if (path == MenuPath{"interface", "ethernet"}) {
         if (!kv.empty()) {
-          lines.push_back(absl::StrCat("set [ find default-name=",
-                                       QuoteIfNeeded(GetOf(spec, item, "default-name")), " ] ",
-                                       absl::StrJoin(kv, " ")));
+          lines.push_back(absl::StrCat(
+              "set [ find default-name=", QuoteIfNeeded(GetOf(spec, item, "default-name")), " ] ",
+              absl::StrJoin(kv, " ")));
         }
       } else if (item.builtin) {
         if (!kv.empty()) {

@@ -7,12 +7,11 @@
 #include <cstdint>
 #include <map>
 #include <string>
-
-#include "absl/strings/string_view.h"
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "controlplane/cli.h"
 
 namespace cp {
@@ -62,7 +61,7 @@ struct TableSpec {
 
 struct Item {
   std::map<std::string, std::string> v;  // canonical values of the properties that are set
-  bool builtin = false;                   // /ppp profile default, default-encryption
+  bool builtin = false;                  // /ppp profile default, default-encryption
 };
 
 class Config {

@@ -129,6 +129,7 @@ Controller::Result Controller::Execute(absl::string_view line, const MenuPath& c
     return r;
   }
   Result out = Run(*cmd, now);
+  SweepClosed();
   out.cwd = cwd;
   return out;
 }
@@ -330,9 +331,9 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   if (path == kServer) {
     const TableSpec& spec = *Config::SpecFor(kServer);
     std::vector<std::pair<std::string, std::string>> kv;
-    for (const char* k : {"enabled", "port", "max-mtu", "max-mru", "mrru", "keepalive-timeout",
-                          "default-profile", "certificate", "require-client-certificate",
-                          "authentication"}) {
+    for (const char* k :
+         {"enabled", "port", "max-mtu", "max-mru", "mrru", "keepalive-timeout", "default-profile",
+          "certificate", "require-client-certificate", "authentication"}) {
       kv.emplace_back(k, config_.GetOf(spec, config_.Items(kServer)[0], k));
     }
     r.output = KeyValues(kv);
@@ -391,10 +392,9 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
     std::string out = Flags(path);
     for (size_t i = 0; i < rows.size(); ++i) {
       const Row& row = rows[i];
-      std::string prefix =
-          absl::StrCat(std::string(size_t(std::max(0, idx_width - int(absl::StrCat(i).size()))),
-                                   ' '),
-                       i, " ", row.flags, " ");
+      std::string prefix = absl::StrCat(
+          std::string(size_t(std::max(0, idx_width - int(absl::StrCat(i).size()))), ' '), i, " ",
+          row.flags, " ");
       std::string indent(prefix.size(), ' ');
       auto comment = row.v.find("comment");
       if (comment != row.v.end() && !comment->second.empty()) {
@@ -439,16 +439,17 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   std::vector<Column> cols;
   std::vector<std::string> keys;
   if (path == kSstpServer) {
-    cols = {{"NAME", 9, false, true}, {"USER", 12},          {"MTU", 10},
-            {"CLIENT-ADDRESS", 17},   {"UPTIME", 8},         {"ENCODING", 11}};
+    cols = {{"NAME", 9, false, true}, {"USER", 12},  {"MTU", 10},
+            {"CLIENT-ADDRESS", 17},   {"UPTIME", 8}, {"ENCODING", 11}};
     keys = {"name", "user", "mtu", "client-address", "uptime", "encoding"};
   } else if (path == kEthernet) {
     idx_width = 3;
     cols = {{"NAME", 19}, {"MTU", 4, true}, {"MAC-ADDRESS", 17, false, false, 2}, {"ARP", 10}};
     keys = {"name", "mtu", "mac-address", "arp"};
   } else if (path == kSecret) {
-    cols = {{"NAME", 13, false, true}, {"SERVICE", 7}, {"CALLER-ID", 14, false, true},
-            {"PASSWORD", 13, false, true}, {"PROFILE", 12, false, true}, {"REMOTE-ADDRESS", 15}};
+    cols = {{"NAME", 13, false, true},      {"SERVICE", 7},
+            {"CALLER-ID", 14, false, true}, {"PASSWORD", 13, false, true},
+            {"PROFILE", 12, false, true},   {"REMOTE-ADDRESS", 15}};
     keys = {"name", "service", "caller-id", "password", "profile", "remote-address"};
   } else if (path == kActive) {
     cols = {{"NAME", 12, false, true}, {"SERVICE", 7}, {"CALLER-ID", 19},
@@ -472,10 +473,14 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   }
   size_t flag_width = rows.empty() ? 0 : rows[0].flags.size();
   if (rows.empty()) {
-    static const std::map<std::string, size_t> kFlagWidth = {
-        {"/interface sstp-server", 3}, {"/interface ethernet", 2}, {"/ppp secret", 1},
-        {"/ppp active", 1},            {"/ip address", 3},         {"/ip route", 5},
-        {"/certificate", 2},           {"/ip pool", 0}};
+    static const std::map<std::string, size_t> kFlagWidth = {{"/interface sstp-server", 3},
+                                                             {"/interface ethernet", 2},
+                                                             {"/ppp secret", 1},
+                                                             {"/ppp active", 1},
+                                                             {"/ip address", 3},
+                                                             {"/ip route", 5},
+                                                             {"/certificate", 2},
+                                                             {"/ip pool", 0}};
     auto it = kFlagWidth.find(PathString(path));
     flag_width = it == kFlagWidth.end() ? 0 : it->second;
   }
@@ -556,8 +561,8 @@ Controller::Result Controller::Monitor(const Command& cmd, absl::Time now) {
     if (it != client_status_.end() && it->second.count("status")) status = it->second.at("status");
     kv.emplace_back("status", Quote(status));
     if (it != client_status_.end()) {
-      for (const char* k : {"uptime", "idle-time", "encoding", "mtu", "mru", "local-address",
-                            "remote-address"}) {
+      for (const char* k :
+           {"uptime", "idle-time", "encoding", "mtu", "mru", "local-address", "remote-address"}) {
         auto f = it->second.find(k);
         if (f != it->second.end()) kv.emplace_back(k, f->second);
       }
@@ -581,9 +586,8 @@ Controller::Result Controller::Report(const Command& cmd, absl::Time now) {
     r.status = EndOfCommand(cmd.positional[consumed].column);
     return r;
   }
-  static const std::vector<std::string> kKeys = {"status",   "uptime",        "idle-time",
-                                                  "encoding", "mtu",           "mru",
-                                                  "local-address", "remote-address"};
+  static const std::vector<std::string> kKeys = {
+      "status", "uptime", "idle-time", "encoding", "mtu", "mru", "local-address", "remote-address"};
   for (const Arg& a : cmd.args) {
     if (std::find(kKeys.begin(), kKeys.end(), a.name) == kKeys.end() || a.value.size() > 128) {
       r.status = EndOfCommand(a.column);
@@ -799,8 +803,8 @@ Controller::Result Controller::Run(const Command& cmd, absl::Time now) {
     }
     return r;
   }
-  r.status = absl::InvalidArgumentError(absl::StrCat("bad command name ", verb,
-                                                     AtColumn(cmd.verb_column)));
+  r.status = absl::InvalidArgumentError(
+      absl::StrCat("bad command name ", verb, AtColumn(cmd.verb_column)));
   return r;
 }
 
@@ -862,8 +866,8 @@ absl::Status Controller::LoadConfig(absl::string_view text, absl::Time now) {
 
 void Controller::ApplyConfigSideEffects(const MenuPath& path) {
   auto under = [&](const MenuPath& p) {
-    return path.empty() || (path.size() <= p.size() && std::equal(path.begin(), path.end(),
-                                                                  p.begin()));
+    return path.empty() ||
+           (path.size() <= p.size() && std::equal(path.begin(), path.end(), p.begin()));
   };
   if (under(kServer) || under(kCertificate)) {
     SendConfig();
@@ -944,8 +948,8 @@ void Controller::SendConfig() {
     const Item& it = config_.Items(kCertificate)[size_t(i)];
     c.certificate_file = absl::StrCat(options_.files_dir, "/", it.v.at("file"));
     auto k = it.v.find("key-file");
-    c.private_key_file = k == it.v.end() ? c.certificate_file
-                                         : absl::StrCat(options_.files_dir, "/", k->second);
+    c.private_key_file =
+        k == it.v.end() ? c.certificate_file : absl::StrCat(options_.files_dir, "/", k->second);
   }
   sink_->Send(0, ring::MsgType::kServerConfig, 0, c);
 }
@@ -1048,8 +1052,9 @@ void Controller::OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSess
   s->state = d.up.remote_v4.family == 4 ? SessionState::kUp : SessionState::kAuthenticated;
   s->opened_at = absl::FromUnixNanos(int64_t(d.opened.opened_unix_ns));
   s->up_at = absl::FromUnixNanos(int64_t(d.up_unix_ns));
-  s->last_activity =
-      d.counters.last_rx_unix_ns ? absl::FromUnixNanos(int64_t(d.counters.last_rx_unix_ns)) : s->up_at;
+  s->last_activity = d.counters.last_rx_unix_ns
+                         ? absl::FromUnixNanos(int64_t(d.counters.last_rx_unix_ns))
+                         : s->up_at;
   s->counters = d.counters;
   s->mtu = d.up.mtu ? d.up.mtu : 1500;
   s->local_addr = d.up.local_v4.family == 4 ? d.up.local_v4.v4() : 0;
@@ -1155,6 +1160,10 @@ void Controller::OnMessage(uint32_t lcore, const ring::Decoded& msg, absl::Time 
     default:
       break;  // down-direction types never arrive on an up ring
   }
+  SweepClosed();
+}
+
+void Controller::SweepClosed() {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second->state == SessionState::kClosed) {
       RemoveSession((it++)->first);
@@ -1189,13 +1198,7 @@ void Controller::OnTimer(absl::Time now) {
       Close(*s, ring::CloseReason::kIdleTimeout, "idle-timeout");
     }
   }
-  for (auto it = sessions_.begin(); it != sessions_.end();) {
-    if (it->second->state == SessionState::kClosed) {
-      RemoveSession((it++)->first);
-    } else {
-      ++it;
-    }
-  }
+  SweepClosed();
 }
 
 absl::Time Controller::NextDeadline() const {
@@ -1296,10 +1299,10 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Controller::Addresses(Session& s) 
   if (s.remote_addr != 0) return std::make_pair(s.local_addr, s.remote_addr);
   auto u = FindUser(s.user);
   std::string profile = u ? u->profile : config_.Server("default-profile");
-  std::string local = u && !u->local_address.empty() ? u->local_address
-                                                      : ProfileProp(profile, "local-address");
-  std::string remote = u && !u->remote_address.empty() ? u->remote_address
-                                                        : ProfileProp(profile, "remote-address");
+  std::string local =
+      u && !u->local_address.empty() ? u->local_address : ProfileProp(profile, "local-address");
+  std::string remote =
+      u && !u->remote_address.empty() ? u->remote_address : ProfileProp(profile, "remote-address");
   if (remote.empty()) {
     return absl::FailedPreconditionError("no remote-address in the secret or its profile");
   }
@@ -1369,7 +1372,8 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
     up.rate_rx_bps = rl->first;
     up.rate_tx_bps = rl->second;
   }
-  up.session_timeout_s = uint32_t(ParseDuration(ProfileProp(profile, "session-timeout")).value_or(0));
+  up.session_timeout_s =
+      uint32_t(ParseDuration(ProfileProp(profile, "session-timeout")).value_or(0));
   up.idle_timeout_s = uint32_t(ParseDuration(ProfileProp(profile, "idle-timeout")).value_or(0));
   up.change_tcp_mss = ProfileProp(profile, "change-tcp-mss") != "no";
   auto dns = DnsServers(s);

@@ -153,6 +153,7 @@ class Controller {
   void SendRoute(const ring::RouteEntry& r, uint64_t session, bool add);
   void BindInterface(Session& s);
   void RemoveSession(uint64_t id);
+  void SweepClosed();  // sessions closed during a call are removed after it
   void OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSession& d, absl::Time now);
   void ApplyConfigSideEffects(const MenuPath& path);
   std::string ProfileOf(const std::string& user) const;

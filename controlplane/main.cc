@@ -89,7 +89,8 @@ class RingSink : public DownSink {
     doorbells_ = std::move(fds);
     for (size_t l = 0; l < producers_.size(); ++l) {
       producers_[l].set_doorbell(l < doorbells_.size() ? doorbells_[l]
-                                 : doorbells_.empty() ? -1 : doorbells_[0]);
+                                 : doorbells_.empty()  ? -1
+                                                       : doorbells_[0]);
     }
   }
 
@@ -125,9 +126,8 @@ class RingSink : public DownSink {
 
   std::string RingStatus() const override {
     if (seg_ == nullptr) return "ring: not attached (no data plane)\n";
-    std::string out = absl::StrFormat(
-        " %-5s %-4s %12s %12s %10s %10s %8s\n", "LCORE", "DIR", "RECORDS", "USED-BYTES",
-        "FULL", "DECODE-ERR", "BACKLOG");
+    std::string out = absl::StrFormat(" %-5s %-4s %12s %12s %10s %10s %8s\n", "LCORE", "DIR",
+                                      "RECORDS", "USED-BYTES", "FULL", "DECODE-ERR", "BACKLOG");
     for (uint32_t l = 0; l < seg_->n_lcores(); ++l) {
       for (int dir = 0; dir < 2; ++dir) {
         ring::RingControl* c = dir == 0 ? seg_->up_control(l) : seg_->down_control(l);
@@ -184,8 +184,7 @@ int Listen(const std::string& path) {
 class Daemon {
  public:
   explicit Daemon(Options o)
-      : opt_(std::move(o)),
-        controller_(&sink_, Controller::Options{opt_.files_dir, "sstp"}) {}
+      : opt_(std::move(o)), controller_(&sink_, Controller::Options{opt_.files_dir, "sstp"}) {}
 
   int Run();
 
@@ -255,8 +254,8 @@ void Daemon::TryAttach() {
   seg_->CpAttach(uint32_t(getpid()), now);
   for (uint32_t l = 0; l < seg_->n_lcores(); ++l) consumers_.push_back(seg_->UpConsumer(l));
   sink_.Attach(seg_.get());
-  Log(Level::kInfo, "attached to ring %s: %u lcores, %u bytes per ring, epoch %u",
-      opt_.ring_name, seg_->n_lcores(), seg_->ring_bytes(), seg_->header()->cp_epoch.load());
+  Log(Level::kInfo, "attached to ring %s: %u lcores, %u bytes per ring, epoch %u", opt_.ring_name,
+      seg_->n_lcores(), seg_->ring_bytes(), seg_->header()->cp_epoch.load());
   controller_.StartResync(seg_->header()->cp_epoch.load(), absl::Now());
   sink_.Flush();
 }
@@ -328,10 +327,9 @@ void Daemon::HandleRequest(Client& c, absl::string_view payload) {
     if (!IsMenu(cwd)) cwd.clear();
     if (kind == 'T') {
       std::vector<std::string> arg_names, item_names;
-      auto parsed = ParseCommand(line.substr(0, line.rfind(' ') == absl::string_view::npos
-                                                    ? 0
-                                                    : line.rfind(' ') + 1),
-                                 cwd);
+      auto parsed = ParseCommand(
+          line.substr(0, line.rfind(' ') == absl::string_view::npos ? 0 : line.rfind(' ') + 1),
+          cwd);
       MenuPath target = parsed.ok() ? parsed->path : cwd;
       if (const TableSpec* spec = Config::SpecFor(target)) {
         for (const PropSpec& p : spec->props) {

@@ -39,9 +39,8 @@ absl::Status SaveAtomically(const std::string& path, absl::string_view content) 
     return s;
   }
   // The rename is durable only once the directory entry is on disk.
-  std::string dir = path.substr(0, path.find_last_of('/') == std::string::npos
-                                       ? 0
-                                       : path.find_last_of('/'));
+  std::string dir =
+      path.substr(0, path.find_last_of('/') == std::string::npos ? 0 : path.find_last_of('/'));
   if (dir.empty()) dir = path.find('/') == 0 ? "/" : ".";
   int dfd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (dfd >= 0) {

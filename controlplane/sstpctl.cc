@@ -255,7 +255,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> parts;
     for (const std::string& w : words) {
       size_t eq = w.find('=');
-      if (w.find(' ') != std::string::npos && eq != std::string::npos && w.find('"') == std::string::npos) {
+      if (w.find(' ') != std::string::npos && eq != std::string::npos &&
+          w.find('"') == std::string::npos) {
         parts.push_back(absl::StrCat(w.substr(0, eq + 1), "\"", w.substr(eq + 1), "\""));
       } else {
         parts.push_back(w);

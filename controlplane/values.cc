@@ -78,12 +78,23 @@ std::optional<uint64_t> ParseDuration(absl::string_view s) {
     if (!have_digit) return std::nullopt;
     uint64_t mul;
     switch (c) {
-      case 'w': mul = 7 * 86400; break;
-      case 'd': mul = 86400; break;
-      case 'h': mul = 3600; break;
-      case 'm': mul = 60; break;
-      case 's': mul = 1; break;
-      default: return std::nullopt;
+      case 'w':
+        mul = 7 * 86400;
+        break;
+      case 'd':
+        mul = 86400;
+        break;
+      case 'h':
+        mul = 3600;
+        break;
+      case 'm':
+        mul = 60;
+        break;
+      case 's':
+        mul = 1;
+        break;
+      default:
+        return std::nullopt;
     }
     total += cur * mul;
     cur = 0;
