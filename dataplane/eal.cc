@@ -63,7 +63,9 @@ std::vector<std::string> BuildEalArgs(const Config& cfg, const HugepageInfo& hug
   a.push_back(cfg.file_prefix.empty() ? absl::StrCat("sstp-dp-", pid) : cfg.file_prefix);
   bool huge_ok = huge.nr_hugepages > 0 && huge.free_bytes >= uint64_t{cfg.memory_mb} << 20;
   *use_huge = cfg.huge == HugeMode::kOn || (cfg.huge == HugeMode::kAuto && huge_ok);
-  if (!*use_huge) a.push_back("--no-huge");
+  // Hugepage files are unlinked right after mapping so that nothing is left behind when the
+  // process dies (no multi-process secondaries attach to us).
+  a.push_back(*use_huge ? "--huge-unlink" : "--no-huge");
   a.push_back("-m");
   a.push_back(absl::StrCat(cfg.memory_mb));
   bool any_pci = false;

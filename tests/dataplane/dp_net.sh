@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# The data plane's network layer against the Linux kernel: gratuitous ARP, ARP both ways, ping
+# of its addresses (small and MTU-sized), forwarding between two links, proxy-ARP, ICMP
+# fragmentation-needed with the next-hop MTU, time exceeded, net unreachable, and the same with
+# two worker lcores. (802.1Q is covered by the unit tests: this kernel has no 8021q module.)
+TEST_TAG=dpnet
+source "$(dirname "$0")/lib.sh"
+
+make_ns "$DP_NS" "$K1_NS" "$K2_NS"
+link "$K1_NS" dp0 k1 198.18.0.2/24
+link "$K2_NS" dp1 k2 198.18.2.2/24 1400
+# k1 reaches 198.18.2.0/24 "on link" (proxy-ARP answers for it) and 198.19.0.0/16 via the data plane.
+ip -n "$K1_NS" route add 198.18.2.0/24 dev k1
+ip -n "$K1_NS" route add 198.19.0.0/16 via 198.18.0.1
+ip -n "$K2_NS" route add default via 198.18.2.1
+
+run_checks() {
+  log "gratuitous ARP: k1 knows the data plane's MAC before any traffic"
+  local mac
+  mac=$(ip netns exec "$DP_NS" cat /sys/class/net/dp0/address)
+  for _ in $(seq 20); do
+    ip -n "$K1_NS" neigh show 198.18.0.1 | grep -qi "$mac" && break
+    sleep 0.1
+  done
+  ip -n "$K1_NS" neigh show 198.18.0.1 | grep -qi "$mac" || fail "no neighbour entry from the announcement"
+
+  log "ping the data plane's address (the reply needs ARP resolution of k1)"
+  ip netns exec "$K1_NS" ping -c 5 -i 0.2 -W 2 198.18.0.1 >/dev/null || fail "ping 198.18.0.1"
+  ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 -M do -s 1472 198.18.0.1 >/dev/null ||
+    fail "1500-byte ping"
+  expect_ge arp_request_out "$(stat arp_request_out)" 1
+  expect_ge icmp_echo_reply_out "$(stat icmp_echo_reply_out)" 8
+
+  log "forwarding and proxy-ARP: k1 -> 198.18.2.2 on the other link"
+  ip -n "$K1_NS" neigh flush dev k1
+  ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 198.18.2.2 >/dev/null || fail "ping through the data plane"
+  ip -n "$K1_NS" neigh show 198.18.2.2 | grep -qi "$mac" || fail "198.18.2.2 not proxy-ARPed to $mac"
+  expect_ge arp_proxy_reply_out "$(stat arp_proxy_reply_out)" 1
+  expect_ge ip_forwarded "$(stat ip_forwarded)" 6
+
+  log "fragmentation needed: DF packet larger than the 1400-byte next hop"
+  local out
+  ip -n "$K1_NS" route flush cache  # forget a PMTU learned in an earlier run
+  out=$(ip netns exec "$K1_NS" ping -c 1 -W 2 -M do -s 1450 198.18.2.2 2>&1 || true)
+  echo "$out" | grep -qE "mtu ?= ?1400" || fail "no frag-needed with mtu 1400: $out"
+  expect_ge ip_frag_needed "$(stat ip_frag_needed)" 1
+  # The kernel took the MTU from our ICMP message into its route cache (RFC 1191).
+  ip -n "$K1_NS" route get 198.18.2.2 | grep -q "mtu 1400" || fail "kernel did not learn PMTU 1400"
+  ip netns exec "$K1_NS" ping -c 2 -i 0.2 -W 2 -M do -s 1372 198.18.2.2 >/dev/null ||
+    fail "1400-byte packet through the data plane"
+
+  log "time exceeded and net unreachable"
+  out=$(ip netns exec "$K1_NS" ping -c 1 -W 2 -t 1 198.18.2.2 2>&1 || true)
+  echo "$out" | grep -qi "time to live exceeded" || fail "no time exceeded: $out"
+  out=$(ip netns exec "$K1_NS" ping -c 1 -W 2 198.19.99.1 2>&1 || true)
+  echo "$out" | grep -qi "unreachable" || fail "no net unreachable: $out"
+  expect_ge icmp_error_out "$(stat icmp_error_out)" 3
+}
+
+log "one worker lcore"
+start_dp --lcores 0 --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 --arp proxy-arp \
+  --port net_af_packet1,iface=dp1 --address 198.18.2.1/24 --mtu 1400
+run_checks
+stop_dp
+
+log "two worker lcores (af_packet fanout, per-lcore ARP tables kept in step)"
+ip -n "$K1_NS" neigh flush dev k1
+ip -n "$K2_NS" neigh flush dev k2
+start_dp --lcores 0-1 --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 --arp proxy-arp \
+  --port net_af_packet1,iface=dp1 --address 198.18.2.1/24 --mtu 1400
+run_checks
+stop_dp
+
+log "PASS"
