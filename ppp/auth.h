@@ -31,6 +31,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "absl/types/span.h"
+#include "ppp/mppe.h"  // MppeKeys
 
 namespace ppp {
 
@@ -67,13 +68,16 @@ std::vector<uint8_t> EncodeAuthOption(AuthMethod method);
 // Parses that option's data. Errors (for a Configure-Nak/Reject decision) name what is unsupported.
 absl::StatusOr<AuthMethod> ParseAuthOption(absl::Span<const uint8_t> data);
 
-// MPPE master keys (RFC 3079 section 3.4 for MS-CHAPv2, section 2 for MS-CHAPv1), as seen by the
-// role that holds them: `send` protects what this side sends. SSTP's crypto binding (MS-SSTP
-// 3.2.5.2) uses them: HLAK = server MasterReceiveKey || MasterSendKey, client the reverse.
-struct MppeKeys {
-  std::array<uint8_t, 16> send{};
-  std::array<uint8_t, 16> receive{};
+// The 4-byte header every PAP and CHAP packet starts with (RFC 1334 section 2.2, RFC 1994
+// section 4). ParseAuthPacketHeader checks Length >= 4 and Length <= packet size; octets after
+// Length are padding and are not part of `data` (RFC 1661 section 5).
+struct AuthPacketHeader {
+  uint8_t code = 0;
+  uint8_t identifier = 0;
+  absl::Span<const uint8_t> data;  // Length - 4 octets after the header
 };
+absl::StatusOr<AuthPacketHeader> ParseAuthPacketHeader(absl::Span<const uint8_t> packet,
+                                                       std::string_view protocol_name);
 
 // Why authentication failed. The text for logs is AuthResult::message.
 enum class AuthFailure : uint8_t {
@@ -95,7 +99,8 @@ struct AuthResult {
   AuthRole role = AuthRole::kAuthenticator;
   // The authenticated (or attempted) user name as sent by the peer; on the peer, its own name.
   std::string user;
-  // Set on success with MS-CHAPv1/v2: this role's MPPE master send/receive keys.
+  // Set on success with MS-CHAPv1/v2: this role's MPPE master send/receive keys (ppp/mppe.h).
+  // SSTP crypto binding HLAK: authenticator receive||send, peer send||receive.
   std::optional<MppeKeys> mppe;
   AuthFailure failure = AuthFailure::kNone;
   // Human-readable for logs, e.g. "user \"bob\": wrong password" or the authenticator's message.

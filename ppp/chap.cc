@@ -1,0 +1,645 @@
+#include "ppp/chap.h"
+
+#include <algorithm>
+#include <optional>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "ppp/auth_internal.h"
+#include "ppp/mppe.h"
+#include "ppp/mschap.h"
+
+namespace ppp {
+
+using auth_internal::Av;
+using auth_internal::Bytes;
+
+namespace {
+
+void PutHeader(std::vector<uint8_t>& out, ChapCode code, uint8_t identifier) {
+  size_t len = out.size();
+  out[0] = static_cast<uint8_t>(code);
+  out[1] = identifier;
+  out[2] = static_cast<uint8_t>(len >> 8);
+  out[3] = static_cast<uint8_t>(len);
+}
+
+const char* CodeName(ChapCode c) {
+  switch (c) {
+    case ChapCode::kChallenge:
+      return "Challenge";
+    case ChapCode::kResponse:
+      return "Response";
+    case ChapCode::kSuccess:
+      return "Success";
+    case ChapCode::kFailure:
+      return "Failure";
+  }
+  return "?";
+}
+
+const char* MethodLabel(AuthMethod m) {
+  switch (m) {
+    case AuthMethod::kChapMd5:
+      return "CHAP-MD5";
+    case AuthMethod::kMsChapV1:
+      return "MS-CHAPv1";
+    case AuthMethod::kMsChapV2:
+      return "MS-CHAPv2";
+    case AuthMethod::kPap:
+      break;
+  }
+  return "PAP";
+}
+
+}  // namespace
+
+absl::StatusOr<ChapPacket> ParseChapPacket(absl::Span<const uint8_t> packet) {
+  absl::StatusOr<AuthPacketHeader> h = ParseAuthPacketHeader(packet, "CHAP");
+  if (!h.ok()) return h.status();
+  if (h->code < 1 || h->code > 4) {
+    return absl::InvalidArgumentError(absl::StrCat("CHAP packet with unknown Code ", h->code));
+  }
+  ChapPacket p;
+  p.code = static_cast<ChapCode>(h->code);
+  p.identifier = h->identifier;
+  absl::Span<const uint8_t> d = h->data;
+  if (p.code == ChapCode::kChallenge || p.code == ChapCode::kResponse) {
+    if (d.empty()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CHAP ", CodeName(p.code), " has no Value-Size octet"));
+    }
+    size_t size = d[0];
+    if (size == 0) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CHAP ", CodeName(p.code), " Value-Size is 0 (RFC 1994 needs >= 1)"));
+    }
+    if (1 + size > d.size()) {
+      return absl::InvalidArgumentError(absl::StrCat("CHAP ", CodeName(p.code), " Value-Size ",
+                                                     size, " exceeds the packet's ", d.size() - 1,
+                                                     " octets after it"));
+    }
+    p.value.assign(d.begin() + 1, d.begin() + 1 + size);
+    p.name.assign(reinterpret_cast<const char*>(d.data() + 1 + size), d.size() - 1 - size);
+  } else {
+    p.message.assign(reinterpret_cast<const char*>(d.data()), d.size());
+  }
+  return p;
+}
+
+std::vector<uint8_t> EncodeChapChallengeOrResponse(ChapCode code, uint8_t identifier,
+                                                   absl::Span<const uint8_t> value,
+                                                   std::string_view name) {
+  value = value.subspan(0, 255);
+  name = name.substr(0, 65535 - 5 - value.size());
+  std::vector<uint8_t> out(4);
+  out.reserve(5 + value.size() + name.size());
+  out.push_back(static_cast<uint8_t>(value.size()));
+  out.insert(out.end(), value.begin(), value.end());
+  out.insert(out.end(), name.begin(), name.end());
+  PutHeader(out, code, identifier);
+  return out;
+}
+
+std::vector<uint8_t> EncodeChapResult(ChapCode code, uint8_t identifier, std::string_view message) {
+  message = message.substr(0, 65535 - 4);
+  std::vector<uint8_t> out(4);
+  out.insert(out.end(), message.begin(), message.end());
+  PutHeader(out, code, identifier);
+  return out;
+}
+
+absl::StatusOr<Md5Digest> ChapMd5Response(uint8_t identifier, std::string_view secret,
+                                          absl::Span<const uint8_t> challenge) {
+  const uint8_t id[1] = {identifier};
+  return Md5({id, Bytes(secret), challenge});
+}
+
+uint8_t ChapAlgorithmOf(AuthMethod method) {
+  switch (method) {
+    case AuthMethod::kMsChapV1:
+      return kChapAlgorithmMsChapV1;
+    case AuthMethod::kMsChapV2:
+      return kChapAlgorithmMsChapV2;
+    default:
+      return kChapAlgorithmMd5;
+  }
+}
+
+namespace {
+
+size_t ChallengeSize(AuthMethod m, int md5_length) {
+  switch (m) {
+    case AuthMethod::kMsChapV1:
+      return kMsChapV1ChallengeSize;
+    case AuthMethod::kMsChapV2:
+      return kMsChapV2ChallengeSize;
+    default:
+      return static_cast<size_t>(md5_length);
+  }
+}
+
+// RFC 1994 section 2.3 / 4: the authenticator sends a Challenge, resends it on its restart timer,
+// checks the Response against the secret from the credential lookup and answers Success or
+// Failure; the answer is resent for a repeated Response with the same Identifier.
+class ChapAuthenticator final : public Authenticator {
+ public:
+  ChapAuthenticator(AuthMethod method, AuthenticatorConfig config)
+      : method_(method), config_(std::move(config)) {}
+
+  AuthMethod method() const override { return method_; }
+
+  void Start(absl::Time now) override {
+    if (state_ != State::kInitial) return;
+    challenge_.resize(ChallengeSize(method_, config_.md5_challenge_length));
+    config_.random(absl::MakeSpan(challenge_));
+    uint8_t id = 0;
+    config_.random(absl::MakeSpan(&id, 1));
+    identifier_ = id;
+    challenge_packet_ =
+        EncodeChapChallengeOrResponse(ChapCode::kChallenge, identifier_, challenge_, config_.name);
+    state_ = State::kChallengeSent;
+    Transmit(now);
+  }
+
+  absl::Status Receive(absl::Span<const uint8_t> packet, absl::Time now) override {
+    absl::StatusOr<ChapPacket> p = ParseChapPacket(packet);
+    if (!p.ok()) return p.status();
+    if (p->code != ChapCode::kResponse) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CHAP authenticator ignores ", CodeName(p->code)));
+    }
+    if (state_ == State::kInitial) {
+      return absl::FailedPreconditionError("CHAP Response before any Challenge");
+    }
+    if (p->identifier != identifier_) {
+      return absl::InvalidArgumentError(absl::StrCat("CHAP Response Identifier ", p->identifier,
+                                                     " does not match the Challenge's ",
+                                                     identifier_));
+    }
+    switch (state_) {
+      case State::kInitial:
+        break;
+      case State::kChallengeSent: {
+        if (absl::Status s = CheckValue(p->value); !s.ok()) return s;
+        response_ = *std::move(p);
+        Credential c = config_.lookup(response_.name);
+        if (c.status == Credential::Status::kPending) {
+          state_ = State::kPending;
+          deadline_.reset();
+          return absl::OkStatus();
+        }
+        Verify(c);
+        return absl::OkStatus();
+      }
+      case State::kPending:
+        return absl::FailedPreconditionError(
+            "CHAP Response repeated while the first one is being verified");
+      case State::kDone:
+        // RFC 1994 section 4.2: our Success/Failure was lost and the peer answered the repeated
+        // Challenge again; repeat the verdict.
+        if (!reply_packet_.empty()) Send(reply_packet_);
+        return absl::OkStatus();
+    }
+    return absl::OkStatus();
+  }
+
+  std::optional<absl::Time> NextDeadline() const override { return deadline_; }
+
+  void OnTimer(absl::Time now) override {
+    if (!deadline_ || now < *deadline_ || state_ != State::kChallengeSent) return;
+    if (transmissions_ >= config_.max_transmissions) {
+      deadline_.reset();
+      state_ = State::kDone;
+      AuthResult r = BaseResult();
+      r.failure = AuthFailure::kTimeout;
+      r.message =
+          absl::StrCat(MethodLabel(method_), ": no Response to ", transmissions_, " Challenges");
+      Finish(std::move(r));
+      return;
+    }
+    Transmit(now);
+  }
+
+  std::optional<std::string> PendingLookup() const override {
+    if (state_ != State::kPending) return std::nullopt;
+    return response_.name;
+  }
+
+  absl::Status SupplyCredential(std::string_view user, Credential credential,
+                                absl::Time now) override {
+    if (state_ != State::kPending) {
+      return absl::FailedPreconditionError("no CHAP credential lookup is outstanding");
+    }
+    if (user != response_.name) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "credential for \"", Av(user), "\" but the lookup is for \"", response_.name, "\""));
+    }
+    if (credential.status == Credential::Status::kPending) {
+      return absl::InvalidArgumentError("SupplyCredential needs a final answer, not Pending()");
+    }
+    Verify(credential);
+    return absl::OkStatus();
+  }
+
+ private:
+  enum class State { kInitial, kChallengeSent, kPending, kDone };
+
+  void Transmit(absl::Time now) {
+    Send(challenge_packet_);
+    ++transmissions_;
+    deadline_ = now + config_.restart_timer;
+  }
+
+  absl::Status CheckValue(absl::Span<const uint8_t> value) const {
+    switch (method_) {
+      case AuthMethod::kChapMd5:
+        if (value.size() != 16) {
+          return absl::InvalidArgumentError(absl::StrCat(
+              "CHAP-MD5 Response Value is ", value.size(), " octets; an MD5 digest is 16"));
+        }
+        return absl::OkStatus();
+      case AuthMethod::kMsChapV1:
+        return ParseMsChapV1ResponseValue(value).status();
+      case AuthMethod::kMsChapV2:
+        return ParseMsChapV2ResponseValue(value).status();
+      case AuthMethod::kPap:
+        break;
+    }
+    return absl::InternalError("CHAP engine with method PAP");
+  }
+
+  AuthResult BaseResult() const {
+    AuthResult r;
+    r.method = method_;
+    r.role = AuthRole::kAuthenticator;
+    r.user = response_.name;
+    return r;
+  }
+
+  // Checks the held Response with the user's password. Sets r.success/r.failure, r.mppe and, for
+  // MS-CHAPv2, the authenticator response for the Success message.
+  absl::Status Check(std::string_view password, AuthResult& r, std::string& auth_response) {
+    switch (method_) {
+      case AuthMethod::kChapMd5: {
+        absl::StatusOr<Md5Digest> want = ChapMd5Response(identifier_, password, challenge_);
+        if (!want.ok()) return want.status();
+        r.success = ConstantTimeEqual(*want, response_.value);
+        return absl::OkStatus();
+      }
+      case AuthMethod::kMsChapV1: {
+        absl::StatusOr<MsChapV1ResponseValue> v = ParseMsChapV1ResponseValue(response_.value);
+        if (!v.ok()) return v.status();
+        if (v->use_nt != 1) {
+          // Only a LAN Manager response: too weak, and Windows never sends one alone.
+          r.success = false;
+          return absl::OkStatus();
+        }
+        MsChapChallenge8 ch;
+        std::copy_n(challenge_.begin(), 8, ch.begin());
+        absl::StatusOr<MsChapResponse24> want = NtChallengeResponse(ch, password);
+        if (!want.ok()) return want.status();
+        r.success = ConstantTimeEqual(*want, v->nt_response);
+        if (r.success) {
+          absl::StatusOr<MppeKeys> keys = MsChapV1MppeKeys(password, ch);
+          if (!keys.ok()) return keys.status();
+          r.mppe = *keys;
+        }
+        return absl::OkStatus();
+      }
+      case AuthMethod::kMsChapV2: {
+        absl::StatusOr<MsChapV2ResponseValue> v = ParseMsChapV2ResponseValue(response_.value);
+        if (!v.ok()) return v.status();
+        std::array<uint8_t, 16> auth_ch;
+        std::copy_n(challenge_.begin(), 16, auth_ch.begin());
+        absl::StatusOr<NtHash> hash = NtPasswordHash(password);
+        if (!hash.ok()) return hash.status();
+        absl::StatusOr<MsChapChallenge8> ch =
+            ChallengeHash(v->peer_challenge, auth_ch, response_.name);
+        if (!ch.ok()) return ch.status();
+        absl::StatusOr<MsChapResponse24> want = ChallengeResponse(*ch, *hash);
+        if (!want.ok()) return want.status();
+        r.success = ConstantTimeEqual(*want, v->nt_response);
+        if (r.success) {
+          absl::StatusOr<std::string> s = GenerateAuthenticatorResponseFromHash(
+              *hash, v->nt_response, v->peer_challenge, auth_ch, response_.name);
+          if (!s.ok()) return s.status();
+          auth_response = *std::move(s);
+          absl::StatusOr<MppeKeys> keys =
+              MsChapV2MppeKeysFromHash(*hash, v->nt_response, /*is_server=*/true);
+          if (!keys.ok()) return keys.status();
+          r.mppe = *keys;
+        }
+        return absl::OkStatus();
+      }
+      case AuthMethod::kPap:
+        break;
+    }
+    return absl::InternalError("CHAP engine with method PAP");
+  }
+
+  std::string FailureMessage(int error) {
+    if (method_ == AuthMethod::kChapMd5) return config_.failure_message;
+    // RFC 2759 section 6 / RFC 2433 section 5.3. R=0: no retry, the link goes down. C= is a fresh
+    // challenge, as the format requires one.
+    MsChapFailure f;
+    f.error = error;
+    f.retry = false;
+    f.challenge.resize(method_ == AuthMethod::kMsChapV2 ? 16 : 8);
+    config_.random(absl::MakeSpan(f.challenge));
+    if (method_ == AuthMethod::kMsChapV2) {
+      f.version = 3;
+      f.message = config_.failure_message;
+    }
+    return FormatMsChapFailure(f);
+  }
+
+  void Verify(const Credential& c) {
+    AuthResult r = BaseResult();
+    std::string auth_response;
+    std::string detail;
+    int ms_error = kMsChapErrorAuthenticationFailure;
+    switch (c.status) {
+      case Credential::Status::kFound:
+        if (absl::Status s = Check(c.password, r, auth_response); !s.ok()) {
+          r.success = false;
+          r.mppe.reset();
+          r.failure = AuthFailure::kBackendError;
+          detail = std::string(s.message());
+        } else if (!r.success) {
+          r.failure = AuthFailure::kWrongPassword;
+        }
+        break;
+      case Credential::Status::kNotFound:
+      case Credential::Status::kPending:
+        r.failure = AuthFailure::kNoSuchUser;
+        break;
+      case Credential::Status::kDisabled:
+        r.failure = AuthFailure::kDisabled;
+        ms_error = kMsChapErrorAccountDisabled;
+        break;
+      case Credential::Status::kError:
+        r.failure = AuthFailure::kBackendError;
+        detail = c.error;
+        break;
+    }
+    std::string message;
+    if (r.success) {
+      r.message = absl::StrCat(MethodLabel(method_), ": user \"", r.user, "\" authenticated");
+      message = method_ == AuthMethod::kMsChapV2
+                    ? FormatMsChapV2Success(auth_response, config_.success_message)
+                    : config_.success_message;
+    } else {
+      r.message = absl::StrCat(MethodLabel(method_), ": user \"", r.user,
+                               "\": ", Av(AuthFailureName(r.failure)));
+      if (!detail.empty()) absl::StrAppend(&r.message, " (", detail, ")");
+      message = FailureMessage(ms_error);
+    }
+    reply_packet_ =
+        EncodeChapResult(r.success ? ChapCode::kSuccess : ChapCode::kFailure, identifier_, message);
+    Send(reply_packet_);
+    state_ = State::kDone;
+    deadline_.reset();
+    Finish(std::move(r));
+  }
+
+  const AuthMethod method_;
+  AuthenticatorConfig config_;
+  State state_ = State::kInitial;
+  std::optional<absl::Time> deadline_;
+  int transmissions_ = 0;
+  uint8_t identifier_ = 0;
+  std::vector<uint8_t> challenge_;
+  std::vector<uint8_t> challenge_packet_;
+  ChapPacket response_;
+  std::vector<uint8_t> reply_packet_;
+};
+
+// RFC 1994 section 2.3: the peer answers each Challenge (a repeated one with the same Response)
+// and waits for Success or Failure. With MS-CHAPv2 it also checks the authenticator's proof in
+// Success (RFC 2759 section 5): a wrong one fails the authentication.
+class ChapPeer final : public Peer {
+ public:
+  ChapPeer(AuthMethod method, PeerConfig config) : method_(method), config_(std::move(config)) {}
+
+  AuthMethod method() const override { return method_; }
+
+  void Start(absl::Time now) override {
+    if (started_) return;
+    started_ = true;
+    deadline_ = now + WaitTime();
+  }
+
+  absl::Status Receive(absl::Span<const uint8_t> packet, absl::Time now) override {
+    absl::StatusOr<ChapPacket> p = ParseChapPacket(packet);
+    if (!p.ok()) return p.status();
+    if (!started_) return absl::FailedPreconditionError("CHAP packet before Start()");
+    switch (p->code) {
+      case ChapCode::kChallenge:
+        return OnChallenge(*p, now);
+      case ChapCode::kSuccess:
+      case ChapCode::kFailure:
+        return OnResult(*p);
+      case ChapCode::kResponse:
+        break;
+    }
+    return absl::InvalidArgumentError("CHAP peer ignores Response");
+  }
+
+  std::optional<absl::Time> NextDeadline() const override { return deadline_; }
+
+  void OnTimer(absl::Time now) override {
+    if (!deadline_ || now < *deadline_ || result() != nullptr) return;
+    deadline_.reset();
+    AuthResult r = BaseResult();
+    r.failure = AuthFailure::kTimeout;
+    r.message = absl::StrCat(MethodLabel(method_), ": ",
+                             responded_ ? "no Success or Failure" : "no Challenge", " within ",
+                             absl::FormatDuration(WaitTime()));
+    Finish(std::move(r));
+  }
+
+ private:
+  absl::Duration WaitTime() const { return config_.restart_timer * config_.max_transmissions; }
+
+  AuthResult BaseResult() const {
+    AuthResult r;
+    r.method = method_;
+    r.role = AuthRole::kPeer;
+    r.user = config_.user;
+    return r;
+  }
+
+  absl::Status OnChallenge(const ChapPacket& p, absl::Time now) {
+    size_t want = ChallengeSize(method_, 0);
+    if (method_ != AuthMethod::kChapMd5 && p.value.size() != want) {
+      return absl::InvalidArgumentError(absl::StrCat(MethodLabel(method_), " Challenge Value is ",
+                                                     p.value.size(), " octets; it must be ", want));
+    }
+    if (responded_ && p.identifier == identifier_ && p.value == challenge_) {
+      // The authenticator repeats its Challenge: our Response was lost. Same answer again.
+      Send(response_packet_);
+      return absl::OkStatus();
+    }
+    std::vector<uint8_t> value;
+    switch (method_) {
+      case AuthMethod::kChapMd5: {
+        absl::StatusOr<Md5Digest> d = ChapMd5Response(p.identifier, config_.password, p.value);
+        if (!d.ok()) return d.status();
+        value.assign(d->begin(), d->end());
+        break;
+      }
+      case AuthMethod::kMsChapV1: {
+        MsChapChallenge8 ch;
+        std::copy_n(p.value.begin(), 8, ch.begin());
+        absl::StatusOr<MsChapResponse24> nt = NtChallengeResponse(ch, config_.password);
+        if (!nt.ok()) return nt.status();
+        MsChapV1ResponseValue v;  // LM-Response zero, "use NT" set, as Windows sends.
+        v.nt_response = *nt;
+        auto enc = EncodeMsChapV1ResponseValue(v);
+        value.assign(enc.begin(), enc.end());
+        break;
+      }
+      case AuthMethod::kMsChapV2: {
+        MsChapV2ResponseValue v;
+        config_.random(absl::MakeSpan(v.peer_challenge));
+        std::array<uint8_t, 16> auth_ch;
+        std::copy_n(p.value.begin(), 16, auth_ch.begin());
+        absl::StatusOr<MsChapResponse24> nt =
+            GenerateNTResponse(auth_ch, v.peer_challenge, config_.user, config_.password);
+        if (!nt.ok()) return nt.status();
+        v.nt_response = *nt;
+        v2_ = v;
+        auto enc = EncodeMsChapV2ResponseValue(v);
+        value.assign(enc.begin(), enc.end());
+        break;
+      }
+      case AuthMethod::kPap:
+        return absl::InternalError("CHAP engine with method PAP");
+    }
+    identifier_ = p.identifier;
+    challenge_ = p.value;
+    responded_ = true;
+    response_packet_ =
+        EncodeChapChallengeOrResponse(ChapCode::kResponse, identifier_, value, config_.user);
+    Send(response_packet_);
+    if (result() == nullptr) deadline_ = now + WaitTime();
+    return absl::OkStatus();
+  }
+
+  absl::Status OnResult(const ChapPacket& p) {
+    if (!responded_) {
+      return absl::FailedPreconditionError(
+          absl::StrCat("CHAP ", CodeName(p.code), " before any Response"));
+    }
+    if (p.identifier != identifier_) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("CHAP ", CodeName(p.code), " Identifier ", p.identifier,
+                       " does not match the Response's ", identifier_));
+    }
+    if (result() != nullptr) return absl::OkStatus();  // A repeated answer, or a re-challenge's.
+    deadline_.reset();
+    AuthResult r = BaseResult();
+    if (p.code == ChapCode::kFailure) {
+      r.failure = AuthFailure::kRejected;
+      r.message = absl::StrCat(MethodLabel(method_), ": authenticator sent Failure");
+      if (method_ != AuthMethod::kChapMd5) {
+        absl::StatusOr<MsChapFailure> f = ParseMsChapFailure(p.message);
+        if (f.ok()) {
+          absl::StrAppend(&r.message, " E=", f->error);
+          if (f->error == kMsChapErrorAccountDisabled) {
+            r.failure = AuthFailure::kDisabled;
+            absl::StrAppend(&r.message, " (account disabled)");
+          } else if (f->error == kMsChapErrorAuthenticationFailure) {
+            absl::StrAppend(&r.message, " (authentication failure)");
+          }
+          if (!f->message.empty()) absl::StrAppend(&r.message, ": ", f->message);
+        } else if (!p.message.empty()) {
+          absl::StrAppend(&r.message, ": ", p.message);
+        }
+      } else if (!p.message.empty()) {
+        absl::StrAppend(&r.message, ": ", p.message);
+      }
+      Finish(std::move(r));
+      return absl::OkStatus();
+    }
+    switch (method_) {
+      case AuthMethod::kChapMd5:
+        r.success = true;
+        break;
+      case AuthMethod::kMsChapV1: {
+        MsChapChallenge8 ch;
+        std::copy_n(challenge_.begin(), 8, ch.begin());
+        absl::StatusOr<MppeKeys> keys = MsChapV1MppeKeys(config_.password, ch);
+        if (!keys.ok()) return FailInternal(std::move(r), keys.status());
+        r.success = true;
+        r.mppe = *keys;
+        break;
+      }
+      case AuthMethod::kMsChapV2: {
+        absl::StatusOr<MsChapV2Success> s = ParseMsChapV2Success(p.message);
+        std::array<uint8_t, 16> auth_ch;
+        std::copy_n(challenge_.begin(), 16, auth_ch.begin());
+        absl::StatusOr<bool> good =
+            s.ok()
+                ? CheckAuthenticatorResponse(config_.password, v2_.nt_response, v2_.peer_challenge,
+                                             auth_ch, config_.user, s->authenticator_response)
+                : absl::StatusOr<bool>(false);
+        if (!good.ok()) return FailInternal(std::move(r), good.status());
+        if (!*good) {
+          // RFC 2759 section 5: the authenticator does not know the password; drop the link.
+          r.failure = AuthFailure::kBadAuthenticatorResponse;
+          r.message = absl::StrCat("MS-CHAPv2: the authenticator's S= value is wrong",
+                                   s.ok() ? "" : absl::StrCat(" (", s.status().message(), ")"));
+          Finish(std::move(r));
+          return absl::OkStatus();
+        }
+        absl::StatusOr<MppeKeys> keys =
+            MsChapV2MppeKeys(config_.password, v2_.nt_response, /*is_server=*/false);
+        if (!keys.ok()) return FailInternal(std::move(r), keys.status());
+        r.success = true;
+        r.mppe = *keys;
+        if (!s->message.empty()) r.message = s->message;
+        break;
+      }
+      case AuthMethod::kPap:
+        return absl::InternalError("CHAP engine with method PAP");
+    }
+    std::string text = method_ == AuthMethod::kMsChapV2 ? r.message : p.message;
+    r.message = absl::StrCat(MethodLabel(method_), ": authenticated as \"", config_.user, "\"");
+    if (!text.empty()) absl::StrAppend(&r.message, ": ", text);
+    Finish(std::move(r));
+    return absl::OkStatus();
+  }
+
+  absl::Status FailInternal(AuthResult r, const absl::Status& s) {
+    r.success = false;
+    r.failure = AuthFailure::kBackendError;
+    r.message = absl::StrCat(MethodLabel(method_), ": ", s.message());
+    Finish(std::move(r));
+    return s;
+  }
+
+  const AuthMethod method_;
+  PeerConfig config_;
+  bool started_ = false;
+  bool responded_ = false;
+  uint8_t identifier_ = 0;
+  std::vector<uint8_t> challenge_;
+  std::vector<uint8_t> response_packet_;
+  MsChapV2ResponseValue v2_;
+  std::optional<absl::Time> deadline_;
+};
+
+}  // namespace
+
+std::unique_ptr<Authenticator> NewChapAuthenticator(AuthMethod method, AuthenticatorConfig config) {
+  return std::make_unique<ChapAuthenticator>(method, std::move(config));
+}
+
+std::unique_ptr<Peer> NewChapPeer(AuthMethod method, PeerConfig config) {
+  return std::make_unique<ChapPeer>(method, std::move(config));
+}
+
+}  // namespace ppp
