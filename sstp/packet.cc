@@ -222,7 +222,9 @@ absl::StatusOr<Packet> ParsePacket(absl::Span<const uint8_t> bytes, ParseError* 
     const uint8_t id_raw = a[1];
     const size_t alen = ((a[2] & 0x0F) << 8) | a[3];
     if (!KnownAttributeId(id_raw)) {
-      return Invalid(error, StatusCode::kUnrecognizedAttribute, static_cast<AttributeId>(id_raw),
+      // The Status Info's AttribID cannot name an unknown id (MS-SSTP 2.2.8 lists the valid
+      // ones): the status alone says it.
+      return Invalid(error, StatusCode::kUnrecognizedAttribute, AttributeId::kNoError,
                      absl::StrFormat("%s: unrecognized attribute id 0x%02x", msg_name, id_raw));
     }
     const AttributeId id = static_cast<AttributeId>(id_raw);

@@ -396,7 +396,7 @@ bool ServerStateMachine::HandleParseError(absl::Time now, absl::Span<const uint8
   if (state_ != State::kServerConnectRequestPending || raw.size() < kControlHeaderSize ||
       !(raw[1] & 0x01) ||
       ((raw[4] << 8) | raw[5]) != static_cast<int>(MessageType::kCallConnectRequest) ||
-      error.attribute == AttributeId::kNoError) {
+      error.status == StatusCode::kInvalidFrameReceived) {
     return false;
   }
   Send(EncodeCallConnectNak(error.attribute, error.status));
