@@ -28,22 +28,22 @@ run_checks() {
   ip netns exec "$K1_NS" ping -c 5 -i 0.2 -W 2 198.18.0.1 >/dev/null || fail "ping 198.18.0.1"
   ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 -M do -s 1472 198.18.0.1 >/dev/null ||
     fail "1500-byte ping"
-  expect_ge arp_request_out "$(stat arp_request_out)" 1
-  expect_ge icmp_echo_reply_out "$(stat icmp_echo_reply_out)" 8
+  expect_ge arp_request_out "$(dpstat arp_request_out)" 1
+  expect_ge icmp_echo_reply_out "$(dpstat icmp_echo_reply_out)" 8
 
   log "forwarding and proxy-ARP: k1 -> 198.18.2.2 on the other link"
   ip -n "$K1_NS" neigh flush dev k1
   ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 198.18.2.2 >/dev/null || fail "ping through the data plane"
   ip -n "$K1_NS" neigh show 198.18.2.2 | grep -qi "$mac" || fail "198.18.2.2 not proxy-ARPed to $mac"
-  expect_ge arp_proxy_reply_out "$(stat arp_proxy_reply_out)" 1
-  expect_ge ip_forwarded "$(stat ip_forwarded)" 6
+  expect_ge arp_proxy_reply_out "$(dpstat arp_proxy_reply_out)" 1
+  expect_ge ip_forwarded "$(dpstat ip_forwarded)" 6
 
   log "fragmentation needed: DF packet larger than the 1400-byte next hop"
   local out
   ip -n "$K1_NS" route flush cache  # forget a PMTU learned in an earlier run
   out=$(ip netns exec "$K1_NS" ping -c 1 -W 2 -M do -s 1450 198.18.2.2 2>&1 || true)
   echo "$out" | grep -qE "mtu ?= ?1400" || fail "no frag-needed with mtu 1400: $out"
-  expect_ge ip_frag_needed "$(stat ip_frag_needed)" 1
+  expect_ge ip_frag_needed "$(dpstat ip_frag_needed)" 1
   # The kernel took the MTU from our ICMP message into its route cache (RFC 1191).
   ip -n "$K1_NS" route get 198.18.2.2 | grep -q "mtu 1400" || fail "kernel did not learn PMTU 1400"
   ip netns exec "$K1_NS" ping -c 2 -i 0.2 -W 2 -M do -s 1372 198.18.2.2 >/dev/null ||
@@ -54,7 +54,7 @@ run_checks() {
   echo "$out" | grep -qi "time to live exceeded" || fail "no time exceeded: $out"
   out=$(ip netns exec "$K1_NS" ping -c 1 -W 2 198.19.99.1 2>&1 || true)
   echo "$out" | grep -qi "unreachable" || fail "no net unreachable: $out"
-  expect_ge icmp_error_out "$(stat icmp_error_out)" 3
+  expect_ge icmp_error_out "$(dpstat icmp_error_out)" 3
 }
 
 log "one worker lcore"

@@ -87,8 +87,8 @@ stop_dp() {
   DP_PID=
 }
 
-# stat NAME: the total of a data plane counter (from the stats file, refreshed every 100 ms).
-stat() {
+# dpstat NAME: the total of a data plane counter (from the stats file, refreshed every 100 ms).
+dpstat() {
   sleep 0.25
   python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["total"][sys.argv[2]])' \
     "$WORK/stats.json" "$1"

@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The data plane's TCP stack against the Linux kernel's TCP, through af_packet on a veth:
+# byte-exact SHA-256 transfers through the echo, discard and chargen services with socat, nc and
+# curl; the stack's client role against a kernel listener; iperf3 through the forwarding path.
+# Size per transfer: 64 MiB by default (CI time), 1 GiB (the issue's figure) with SSTPT_BIG=1,
+# or SSTPT_BYTES=N.
+TEST_TAG=dptcp
+source "$(dirname "$0")/lib.sh"
+
+BYTES=${SSTPT_BYTES:-$(( ${SSTPT_BIG:-0} == 1 ? 1 << 30 : 64 << 20 ))}
+log "transfer size: $BYTES bytes each way"
+
+make_ns "$DP_NS" "$K1_NS" "$K2_NS"
+link "$K1_NS" dp0 k1 198.18.0.2/24
+link "$K2_NS" dp1 k2 198.18.2.2/24
+ip -n "$K1_NS" route add 198.18.2.0/24 via 198.18.0.1
+ip -n "$K2_NS" route add default via 198.18.2.1
+
+head -c "$BYTES" /dev/urandom >"$WORK/in"
+in_sha=$(sha256sum <"$WORK/in" | cut -d' ' -f1)
+K1() { ip netns exec "$K1_NS" "$@"; }
+
+log "the stack's client role: the data plane connects to a kernel listener and sends chargen"
+K1 sh -c "socat -u TCP-LISTEN:5001,reuseaddr STDOUT | sha256sum > '$WORK/client.sha'" &
+BG_PIDS+=($!)
+sleep 0.3
+start_dp --lcores 0 --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
+  --port net_af_packet1,iface=dp1 --address 198.18.2.1/24 \
+  --echo 7 --discard 9 --chargen 19 --connect "198.18.0.2:5001,bytes=$BYTES"
+for _ in $(seq 600); do [ -s "$WORK/client.sha" ] && break; sleep 0.5; done
+want=$(python3 "$HERE/tcp_tool.py" chargen-sha "$BYTES")
+got=$(cut -d' ' -f1 <"$WORK/client.sha" 2>/dev/null || true)
+[ "$got" = "$want" ] || fail "client role: kernel received sha $got, want $want"
+expect_ge svc_connect_done "$(dpstat svc_connect_done)" 1
+
+log "echo with socat: $BYTES bytes there and back"
+K1 socat -t 60 -T 120 - TCP:198.18.0.1:7 <"$WORK/in" >"$WORK/out" || fail "socat echo"
+out_sha=$(sha256sum <"$WORK/out" | cut -d' ' -f1)
+[ "$out_sha" = "$in_sha" ] || fail "echo: sha $out_sha != $in_sha ($(stat -c %s "$WORK/out") bytes back)"
+log "ok: echo sha256 $out_sha"
+
+log "discard with nc: $BYTES bytes"
+before=$(dpstat svc_discard_bytes)
+K1 sh -c "nc -N 198.18.0.1 9 < '$WORK/in'" || fail "nc discard"
+for _ in $(seq 50); do
+  after=$(dpstat svc_discard_bytes)
+  [ $(( after - before )) -ge "$BYTES" ] && break
+done
+[ $(( after - before )) -eq "$BYTES" ] || fail "discard got $(( after - before )) of $BYTES bytes"
+log "ok: discard received exactly $BYTES bytes"
+
+log "chargen with curl (HTTP/0.9 reads the raw stream): $BYTES bytes"
+got=$(K1 sh -c "curl -s --http0.9 --max-time 300 http://198.18.0.1:19/ | head -c $BYTES | sha256sum" |
+  cut -d' ' -f1)
+[ "$got" = "$want" ] || fail "chargen via curl: sha $got, want $want"
+log "ok: chargen sha256 $got"
+
+log "iperf3 through the data plane's forwarding path, both directions"
+ip netns exec "$K2_NS" iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1 &
+BG_PIDS+=($!)
+sleep 0.5
+K1 iperf3 -c 198.18.2.2 -n "$BYTES" -J >"$WORK/iperf-up.json" || fail "iperf3 upload"
+ip netns exec "$K2_NS" iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1 &
+BG_PIDS+=($!)
+sleep 0.5
+K1 iperf3 -c 198.18.2.2 -n "$BYTES" -R -J >"$WORK/iperf-down.json" || fail "iperf3 download"
+python3 - "$WORK/iperf-up.json" "$WORK/iperf-down.json" "$BYTES" <<'PY'
+import json, sys
+for path in sys.argv[1:3]:
+    d = json.load(open(path))
+    got = d["end"]["sum_received"]["bytes"]
+    print(f"iperf3 {path.rsplit('/',1)[1]}: {got} bytes received, "
+          f"{d['end']['sum_received']['bits_per_second']/1e6:.0f} Mbit/s", file=sys.stderr)
+    assert got >= int(sys.argv[3]), f"{path}: {got} bytes"
+PY
+expect_ge ip_forwarded "$(dpstat ip_forwarded)" 1000
+stop_dp
+log "PASS"
