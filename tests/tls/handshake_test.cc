@@ -155,6 +155,79 @@ TEST_F(HandshakeTest, RsaServerTls12) {
   SSL_CTX_free(pctx);
 }
 
+TEST_F(HandshakeTest, FullChainIsSentSoAClientTrustingOnlyTheRootAccepts) {
+  tls::TlsConfig scfg = ServerConfig();
+  scfg.certificate_file = pki_->server_chain_cert;
+  scfg.private_key_file = pki_->server_chain_key;
+  auto sctx = Ctx(scfg);
+  auto cctx = Ctx(ClientConfig());  // trusts ca only
+  ASSERT_TRUE(sctx && cctx);
+  auto s = tls::Handshake::Create(*sctx, absl::UnixEpoch());
+  auto c = tls::Handshake::Create(*cctx, absl::UnixEpoch());
+  ASSERT_TRUE(PumpPair(**s, **c)) << (*c)->error();
+}
+
+// Whatever the peer sends right behind its Finished (an SSTP client's HTTP request, a server's
+// first data) arrives in the same read as the Finished and must reach the record layer.
+class EarlyData : public HandshakeTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(EarlyData, BytesBehindFinishedAreHandedOver) {
+  const int version = GetParam();
+  const char* suite =
+      version == TLS1_3_VERSION ? "TLS_AES_256_GCM_SHA384" : "ECDHE-ECDSA-CHACHA20-POLY1305";
+  const std::string text = "SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/";
+  for (bool ours_is_server : {true, false}) {
+    SCOPED_TRACE(ours_is_server ? "ours is server" : "ours is client");
+    auto ctx = Ctx(ours_is_server ? ServerConfig() : ClientConfig());
+    SSL_CTX* pctx = ours_is_server
+                        ? tls_test::PeerContext(false, version, suite)
+                        : tls_test::PeerContext(true, version, suite, pki_->server_ec_cert,
+                                                pki_->server_ec_key);
+    {
+      Peer peer(pctx, !ours_is_server);
+      auto h = tls::Handshake::Create(*ctx, absl::UnixEpoch());
+      ASSERT_TRUE(h.ok());
+      bool peer_done = false;
+      for (int i = 0; i < 20 && !((*h)->state() == tls::HandshakeState::kEstablished && peer_done);
+           ++i) {
+        peer.Push((*h)->TakeOutput());
+        if (!peer_done && SSL_do_handshake(peer.ssl) == 1) {
+          peer_done = true;
+          // The peer's last flight and its first data leave together.
+          size_t w;
+          ASSERT_EQ(SSL_write_ex(peer.ssl, text.data(), text.size(), &w), 1);
+        }
+        (*h)->Feed(peer.Drain());
+        ASSERT_NE((*h)->state(), tls::HandshakeState::kFailed) << (*h)->error();
+      }
+      ASSERT_EQ((*h)->state(), tls::HandshakeState::kEstablished);
+      auto ho = (*h)->TakeHandover();
+      ASSERT_TRUE(ho.ok()) << ho.status();
+      peer.Push(ho->pending_output);
+      tls::RecordSession rs;
+      ASSERT_TRUE(rs.Init(*lc_, ho->keys).ok());
+      std::vector<uint8_t>& in = ho->pending_input;
+      ASSERT_FALSE(in.empty());
+      size_t off = 0;
+      std::string got;
+      while (off < in.size()) {
+        absl::Span<uint8_t> rest = absl::MakeSpan(in).subspan(off);
+        tls::OpenResult r = rs.Open(*lc_, tls::Segments(&rest, 1));
+        ASSERT_TRUE(r.status == tls::OpenStatus::kData || r.status == tls::OpenStatus::kControl)
+            << tls::AlertName(r.alert);
+        if (r.status == tls::OpenStatus::kData) {
+          got.append(reinterpret_cast<char*>(rest.data()) + r.data_offset, r.data_len);
+        }
+        off += r.record_len;
+      }
+      EXPECT_EQ(got, text);
+    }
+    SSL_CTX_free(pctx);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Versions, EarlyData, ::testing::Values(TLS1_2_VERSION, TLS1_3_VERSION));
+
 TEST_F(HandshakeTest, WrongHostnameIsRefused) {
   auto sctx = Ctx(ServerConfig());
   tls::TlsConfig ccfg = ClientConfig();
@@ -394,6 +467,27 @@ TEST_F(HandshakeTest, LegacyCbcOnlyByExplicitConfigurationAndStaysOnOpenSsl) {
     peer.Push((*s)->TakeOutput());
     ASSERT_EQ(SSL_read_ex(peer.ssl, buf, sizeof(buf), &w), 1);
     EXPECT_EQ(std::string(reinterpret_cast<char*>(buf), w), text);
+  }
+  SSL_CTX_free(pctx);
+}
+
+TEST_F(HandshakeTest, Tls10OnlyWithAllowLegacy) {
+  SSL_CTX* pctx = tls_test::PeerContext(false, TLS1_VERSION, "ECDHE-ECDSA-AES128-SHA:@SECLEVEL=0");
+  auto strict = Ctx(ServerConfig());
+  {
+    Peer peer(pctx, false);
+    auto s = tls::Handshake::Create(*strict, absl::UnixEpoch());
+    EXPECT_FALSE(tls_test::Pump(**s, peer)) << "TLS 1.0 refused by default";
+  }
+  tls::TlsConfig lcfg = ServerConfig();
+  lcfg.allow_legacy = true;
+  auto legacy = Ctx(lcfg);
+  {
+    Peer peer(pctx, false);
+    auto s = tls::Handshake::Create(*legacy, absl::UnixEpoch());
+    ASSERT_TRUE(tls_test::Pump(**s, peer)) << (*s)->error();
+    EXPECT_EQ(SSL_version((*s)->ssl()), TLS1_VERSION);
+    EXPECT_FALSE((*s)->CanHandOver());
   }
   SSL_CTX_free(pctx);
 }

@@ -111,6 +111,18 @@ TestPki::TestPki() {
   X509* sr = NewCert("sstp.test", srk, ca, cak, false, true);
   EVP_PKEY* ck = NewKey(KeyType::kEcP256);
   X509* c = NewCert("branch-router", ck, ca, cak, false, false);
+  EVP_PKEY* ik = NewKey(KeyType::kEcP256);
+  X509* inter = NewCert("Test Intermediate CA", ik, ca, cak, true, false);
+  EVP_PKEY* chk = NewKey(KeyType::kEcP256);
+  X509* ch = NewCert("sstp.test", chk, inter, ik, false, true);
+  server_chain_cert = Path("server-chain.pem");
+  server_chain_key = Path("server-chain.key");
+  WritePem(server_chain_cert, ch, inter, nullptr);
+  WritePem(server_chain_key, nullptr, nullptr, chk);
+  X509_free(inter);
+  X509_free(ch);
+  EVP_PKEY_free(ik);
+  EVP_PKEY_free(chk);
   EVP_PKEY* rk = NewKey(KeyType::kEcP256);
   X509* r = NewCert("intruder", rk, oca, ocak, false, false);
   ca_cert = Path("ca.pem");

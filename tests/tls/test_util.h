@@ -25,9 +25,12 @@ struct TestPki {
   TestPki();
   ~TestPki();
   std::string dir;
-  std::string ca_cert, ca_key;                      // "Test Root CA"
-  std::string other_ca_cert, other_ca_key;          // an unrelated CA
-  std::string server_ec_cert, server_ec_key;        // CN/SAN sstp.test, ECDSA, chain: leaf + ca
+  std::string ca_cert, ca_key;                // "Test Root CA"
+  std::string other_ca_cert, other_ca_key;    // an unrelated CA
+  std::string server_ec_cert, server_ec_key;  // CN/SAN sstp.test, ECDSA, chain: leaf + ca
+  // CN/SAN sstp.test, ECDSA, issued by an intermediate CA under ca; the file holds leaf +
+  // intermediate, so a client trusting only ca needs the chain to be sent.
+  std::string server_chain_cert, server_chain_key;
   std::string server_rsa_cert, server_rsa_key;      // CN/SAN sstp.test, RSA-2048
   std::string client_cert, client_key;              // issued by ca
   std::string rogue_client_cert, rogue_client_key;  // issued by other_ca
