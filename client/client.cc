@@ -512,6 +512,13 @@ void Client::OnPhase(Phase phase, const std::string& detail) {
 }
 
 void Client::OnNetworkUp(const NetworkUp& up) {
+  if (network_ && (network_->local_address != up.local_address ||
+                   network_->remote_address != up.remote_address)) {
+    // Renegotiated with other addresses: the old ones go.
+    (void)nl_->DeleteAddress(tun_->ifindex(), IpAddress::V4(htonl(network_->local_address)),
+                             IpAddress::V4(htonl(network_->remote_address)), 32);
+  }
+  bool again = network_.has_value();
   network_ = up;
   was_connected_ = true;
   int mtu = std::min(opt_.max_mtu, up.peer_mru);
@@ -524,7 +531,7 @@ void Client::OnNetworkUp(const NetworkUp& up) {
   if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
   Say(absl::StrCat("address ", Ipv4(up.local_address), " peer ", Ipv4(up.remote_address), " mtu ",
                    mtu, " on ", opt_.name));
-  if (!opt_.dial_on_demand) {
+  if (!opt_.dial_on_demand && !again) {
     s = InstallTunnelRoutes(&session_routes_);
     if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
   }
@@ -638,7 +645,10 @@ void Client::OnTunReadable() {
       continue;
     }
     ++totals_.tx_dropped;
-    if (stage_ == Stage::kIdle) {
+    // Only IPv4 goes through the tunnel; the kernel's own IPv6 chatter on a new interface
+    // (router and multicast listener solicitations) must not dial.
+    bool ipv4 = (tun_buf_[kIpHeadroom] >> 4) == 4;
+    if (stage_ == Stage::kIdle && ipv4) {
       Say("dial-on-demand: traffic for the tunnel");
       StartAttempt();
       return;

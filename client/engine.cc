@@ -294,6 +294,9 @@ void Engine::PumpPpp(absl::Time now) {
       return;
     }
   }
+  if (phase_ == Phase::kConnected && !ppp_->network_up()) {
+    SetPhase(Phase::kNetwork, "IPCP renegotiating");
+  }
   if (ppp_->network_up() && sstp_->connected() && phase_ != Phase::kConnected) {
     const ppp::IpcpNegotiated& ip = ppp_->ipcp();
     NetworkUp up;

@@ -159,7 +159,10 @@ void PppClient::Pump(absl::Time now) {
         changed = true;
         if (e == ppp::LayerEvent::kUp) {
           ipcp_up_ = true;
-        } else if (e == ppp::LayerEvent::kDown || e == ppp::LayerEvent::kFinished) {
+        } else if (e == ppp::LayerEvent::kDown) {
+          // RFC 1661 4: a Configure-Request in Opened renegotiates; the link stays.
+          ipcp_up_ = false;
+        } else if (e == ppp::LayerEvent::kFinished) {
           bool was = ipcp_up_;
           ipcp_up_ = false;
           if (!closing_ && lcp_up_) {

@@ -72,7 +72,7 @@ absl::StatusOr<std::optional<ProxyReply>> ParseConnectReply(absl::Span<const uin
 absl::Status ProxyReplyStatus(const ProxyReply& reply) {
   if (reply.status_code >= 200 && reply.status_code < 300) return absl::OkStatus();
   std::string what = absl::StrCat(reply.status_code, " ", reply.reason);
-  if (reply.status_code == 407) {
+  if (reply.status_code == 407 || reply.status_code == 401) {
     return absl::PermissionDeniedError(
         absl::StrCat("proxy requires authentication or refused the credentials (", what,
                      "): check --proxy-user and the proxy password"));

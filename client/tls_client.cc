@@ -41,7 +41,10 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
   // TLS 1.2 and 1.3, as the concentrator offers (tls/ issue); SSTP servers from Windows 2008 on
   // speak TLS 1.2.
   SSL_CTX_set_min_proto_version(c->ctx_, TLS1_2_VERSION);
-  SSL_CTX_set_options(c->ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION);
+  // A server that closes TCP without close_notify has closed all the same (most SSTP servers
+  // do): report it as the end of the connection, not as a TLS error.
+  SSL_CTX_set_options(
+      c->ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
   SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (config.verify_server) {
     if (!config.ca_file.empty()) {

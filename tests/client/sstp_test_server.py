@@ -150,6 +150,7 @@ class Connection:
         self.up_actions_done = False
         self.connect_requests = 0
         self.vanished = False
+        self.renegotiating = False
 
     # ------------------------------------------------------------------ I/O
     def send(self, b):
@@ -490,6 +491,13 @@ class Connection:
     def on_ipcp(self, p):
         code, ident, ln = struct.unpack('>BBH', p[:4])
         body = p[4:ln]
+        if code == 1 and self.ipcp_opened:
+            # RFC 1661 4 (Opened, RCR): this-layer-down, our request again, then judge theirs.
+            self.ipcp_opened = self.ipcp_ours_acked = self.ipcp_theirs_acked = False
+            self.renegotiating = True
+            self.log('ipcp-renegotiate')
+            self.send_ppp(PROTO_IPCP, cp_packet(1, 2, encode_options(
+                [(3, socket.inet_aton(self.args.local_ip))])))
         if code == 1:
             want = {3: socket.inet_aton(self.args.remote_ip)}
             if self.args.dns:
@@ -515,6 +523,9 @@ class Connection:
             self.send_ppp(PROTO_IPCP, cp_packet(6, ident, b''))
         if not self.ipcp_opened and self.ipcp_ours_acked and self.ipcp_theirs_acked:
             self.ipcp_opened = True
+            if self.renegotiating:
+                self.log('ipcp-renegotiated')
+                return
             self.log(f'ipcp-opened client={self.args.remote_ip} server={self.args.local_ip}')
             self.network_up()
 
