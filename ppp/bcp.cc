@@ -127,8 +127,7 @@ void Bcp::ReceiveConfigureAck(const OptionList&) { negotiated_.local_mac = mac_;
 
 NakResult Bcp::ReceiveConfigureNak(const OptionList& options) {
   for (const Option& o : options) {
-    if (o.type == kBcpMacAddress && o.data.size() == 6 && !IsZero(o.data) &&
-        !(o.data[0] & 0x01)) {
+    if (o.type == kBcpMacAddress && o.data.size() == 6 && !IsZero(o.data) && !(o.data[0] & 0x01)) {
       mac_ = ToMac(o.data);  // the peer assigns us a MAC
     }
   }
@@ -159,9 +158,8 @@ absl::StatusOr<BridgedFrame> ParseBridgedFrame(absl::Span<const uint8_t> info) {
   }
   size_t tail = f.pads + (f.lan_fcs_present ? 4 : 0);
   if (info.size() - 2 < tail) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("bridged frame: %d bytes of pads/FCS exceed the %d-byte frame", tail,
-                        info.size() - 2));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "bridged frame: %d bytes of pads/FCS exceed the %d-byte frame", tail, info.size() - 2));
   }
   f.frame = info.subspan(2, info.size() - 2 - tail);
   if (f.mac_type == kMacTypeEthernet && !f.bridge_control && f.frame.size() < 14) {

@@ -6,22 +6,38 @@ namespace ppp {
 
 std::string ProtocolName(uint16_t protocol) {
   switch (protocol) {
-    case kProtocolIpv4: return "IPv4";
-    case kProtocolBridgedLan: return "BridgedLAN";
-    case kProtocolMultilink: return "MP";
-    case kProtocolIpv6: return "IPv6";
-    case kProtocolCompressedDatagram: return "CompressedDatagram";
-    case kProtocolIpcp: return "IPCP";
-    case kProtocolBcp: return "BCP";
-    case kProtocolIpv6cp: return "IPV6CP";
-    case kProtocolCcp: return "CCP";
-    case kProtocolLcp: return "LCP";
-    case 0xC023: return "PAP";
-    case kProtocolLqr: return "LQR";
-    case kProtocolCbcp: return "CBCP";
-    case 0xC223: return "CHAP";
-    case kProtocolEap: return "EAP";
-    default: return absl::StrFormat("0x%04X", protocol);
+    case kProtocolIpv4:
+      return "IPv4";
+    case kProtocolBridgedLan:
+      return "BridgedLAN";
+    case kProtocolMultilink:
+      return "MP";
+    case kProtocolIpv6:
+      return "IPv6";
+    case kProtocolCompressedDatagram:
+      return "CompressedDatagram";
+    case kProtocolIpcp:
+      return "IPCP";
+    case kProtocolBcp:
+      return "BCP";
+    case kProtocolIpv6cp:
+      return "IPV6CP";
+    case kProtocolCcp:
+      return "CCP";
+    case kProtocolLcp:
+      return "LCP";
+    case 0xC023:
+      return "PAP";
+    case kProtocolLqr:
+      return "LQR";
+    case kProtocolCbcp:
+      return "CBCP";
+    case 0xC223:
+      return "CHAP";
+    case kProtocolEap:
+      return "EAP";
+    default:
+      return absl::StrFormat("0x%04X", protocol);
   }
 }
 

@@ -11,16 +11,26 @@ namespace ppp {
 
 std::string_view FsmStateName(FsmState state) {
   switch (state) {
-    case FsmState::kInitial: return "Initial";
-    case FsmState::kStarting: return "Starting";
-    case FsmState::kClosed: return "Closed";
-    case FsmState::kStopped: return "Stopped";
-    case FsmState::kClosing: return "Closing";
-    case FsmState::kStopping: return "Stopping";
-    case FsmState::kReqSent: return "Req-Sent";
-    case FsmState::kAckRcvd: return "Ack-Rcvd";
-    case FsmState::kAckSent: return "Ack-Sent";
-    case FsmState::kOpened: return "Opened";
+    case FsmState::kInitial:
+      return "Initial";
+    case FsmState::kStarting:
+      return "Starting";
+    case FsmState::kClosed:
+      return "Closed";
+    case FsmState::kStopped:
+      return "Stopped";
+    case FsmState::kClosing:
+      return "Closing";
+    case FsmState::kStopping:
+      return "Stopping";
+    case FsmState::kReqSent:
+      return "Req-Sent";
+    case FsmState::kAckRcvd:
+      return "Ack-Rcvd";
+    case FsmState::kAckSent:
+      return "Ack-Sent";
+    case FsmState::kOpened:
+      return "Opened";
   }
   return "?";
 }
@@ -109,8 +119,8 @@ void Fsm::SendConfigureRequest(absl::Time now, RequestMode mode) {
   if (mode != RequestMode::kRetransmit) {
     // Outside a negotiation, start from the configured wishes again (as pppd's fsm_sconfreq),
     // unless this request answers a Nak/Reject, whose adjustments it must carry.
-    if (mode == RequestMode::kNew && state_ != FsmState::kReqSent &&
-        state_ != FsmState::kAckRcvd && state_ != FsmState::kAckSent) {
+    if (mode == RequestMode::kNew && state_ != FsmState::kReqSent && state_ != FsmState::kAckRcvd &&
+        state_ != FsmState::kAckSent) {
       ResetConfigureRequest();
       failure_count_ = 0;
     }
@@ -294,9 +304,8 @@ void Fsm::ReceiveProtocolReject(absl::Time now) {
 
 absl::Status Fsm::Receive(absl::Span<const uint8_t> packet, absl::Time now) {
   if (packet.size() < 4) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("%s: packet of %d bytes, shorter than its 4-byte header", name_,
-                        packet.size()));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "%s: packet of %d bytes, shorter than its 4-byte header", name_, packet.size()));
   }
   size_t length = Load16(packet.subspan(2));
   if (length < 4 || length > packet.size()) {
@@ -416,18 +425,19 @@ absl::Status Fsm::ReceiveConfigureReply(Code code, uint8_t id, absl::Span<const 
     // One answer per request: a duplicate must not count twice (as pppd's seen_ack). In Opened
     // the table's RCA/RCN events (renegotiation) still apply.
     if (id != request_id_ || (answered_ && state_ != FsmState::kOpened)) {
-      return absl::InvalidArgumentError(absl::StrFormat(
-          "%s: Configure-%s with identifier %d, expected %d: dropped", name_,
-          code == Code::kConfigureAck ? "Ack" : code == Code::kConfigureNak ? "Nak" : "Reject",
-          id, request_id_));
+      return absl::InvalidArgumentError(
+          absl::StrFormat("%s: Configure-%s with identifier %d, expected %d: dropped", name_,
+                          code == Code::kConfigureAck   ? "Ack"
+                          : code == Code::kConfigureNak ? "Nak"
+                                                        : "Reject",
+                          id, request_id_));
     }
     OptionList options;
     if (absl::Status s = ParseOptions(data, options); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat(name_, ": bad reply options: ", s.message()));
     }
     if (code == Code::kConfigureAck) {
-      if (!std::equal(data.begin(), data.end(), request_options_.begin(),
-                      request_options_.end())) {
+      if (!std::equal(data.begin(), data.end(), request_options_.begin(), request_options_.end())) {
         // RFC 1661 5.2: the options of an Ack must be exactly those of the request.
         return absl::InvalidArgumentError(
             absl::StrCat(name_, ": Configure-Ack does not repeat our request: dropped"));

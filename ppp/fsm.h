@@ -211,7 +211,7 @@ class Fsm {
   int restart_count_ = 0;
   int failure_count_ = 0;  // Configure-Naks sent since the last Configure-Ack (Max-Failure)
   uint8_t next_id_ = 1;
-  uint8_t request_id_ = 0;               // Identifier of our outstanding Configure-Request
+  uint8_t request_id_ = 0;                // Identifier of our outstanding Configure-Request
   std::vector<uint8_t> request_options_;  // its options (an Ack must repeat them exactly)
   bool answered_ = false;                 // an Ack/Nak/Reject for request_id_ has been handled
   uint8_t terminate_id_ = 0;

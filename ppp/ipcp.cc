@@ -169,9 +169,14 @@ NakResult Ipcp::ReceiveConfigureReject(const OptionList& options) {
         }
         want_address_ = false;
         break;
-      case kIpcpPrimaryDns: want_primary_dns_ = false; break;
-      case kIpcpSecondaryDns: want_secondary_dns_ = false; break;
-      default: break;
+      case kIpcpPrimaryDns:
+        want_primary_dns_ = false;
+        break;
+      case kIpcpSecondaryDns:
+        want_secondary_dns_ = false;
+        break;
+      default:
+        break;
     }
   }
   return NakResult::kApplied;

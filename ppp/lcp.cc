@@ -159,14 +159,12 @@ Verdict Lcp::ReceiveConfigureRequest(const OptionList& options, bool nak_allowed
           magic_collision = true;
           magic_ = NewMagic();
           uint32_t suggestion = NewMagic();
-          do_nak(o, [&](std::vector<uint8_t>& v) {
-            AppendOption32(kLcpMagicNumber, suggestion, v);
-          });
+          do_nak(o,
+                 [&](std::vector<uint8_t>& v) { AppendOption32(kLcpMagicNumber, suggestion, v); });
         } else if (m == 0) {
           uint32_t suggestion = NewMagic();
-          do_nak(o, [&](std::vector<uint8_t>& v) {
-            AppendOption32(kLcpMagicNumber, suggestion, v);
-          });
+          do_nak(o,
+                 [&](std::vector<uint8_t>& v) { AppendOption32(kLcpMagicNumber, suggestion, v); });
         } else {
           cand.peer_magic = m;
         }
@@ -255,7 +253,8 @@ NakResult Lcp::ReceiveConfigureNak(const OptionList& options) {
     switch (o.type) {
       case kLcpMru:
         // The peer suggests an MRU; take it if we can receive it (at most our configured one).
-        if (o.data.size() == 2 && Load16(o.data) >= kMinMru && Load16(o.data) <= ClampMru(config_.mru)) {
+        if (o.data.size() == 2 && Load16(o.data) >= kMinMru &&
+            Load16(o.data) <= ClampMru(config_.mru)) {
           mru_ = Load16(o.data);
           want_mru_ = mru_ != 1500;
         }
@@ -300,18 +299,29 @@ NakResult Lcp::ReceiveConfigureNak(const OptionList& options) {
 NakResult Lcp::ReceiveConfigureReject(const OptionList& options) {
   for (const Option& o : options) {
     switch (o.type) {
-      case kLcpMru: want_mru_ = false; break;
+      case kLcpMru:
+        want_mru_ = false;
+        break;
       case kLcpAuthProtocol:
         if (want_auth_) {
           fail_reason_ = "the peer refuses to authenticate (rejected Authentication-Protocol)";
           return NakResult::kFail;
         }
         break;
-      case kLcpMagicNumber: want_magic_ = false; break;
-      case kLcpPfc: want_pfc_ = false; break;
-      case kLcpAcfc: want_acfc_ = false; break;
-      case kLcpMrru: want_mrru_ = false; break;
-      default: break;
+      case kLcpMagicNumber:
+        want_magic_ = false;
+        break;
+      case kLcpPfc:
+        want_pfc_ = false;
+        break;
+      case kLcpAcfc:
+        want_acfc_ = false;
+        break;
+      case kLcpMrru:
+        want_mrru_ = false;
+        break;
+      default:
+        break;
     }
   }
   return NakResult::kApplied;

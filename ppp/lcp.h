@@ -64,8 +64,8 @@ struct LcpConfig {
 
 // What LCP agreed on, for the rest of the session and the data plane.
 struct LcpNegotiated {
-  uint16_t peer_mru = 1500;  // largest frame we may send (min(peer's MRU, 4091))
-  uint16_t our_mru = 1500;   // what the peer agreed we receive
+  uint16_t peer_mru = 1500;         // largest frame we may send (min(peer's MRU, 4091))
+  uint16_t our_mru = 1500;          // what the peer agreed we receive
   uint32_t peer_accm = 0xFFFFFFFF;  // ACCM the peer asked for (HDLC framing of what we send)
   uint32_t our_magic = 0;
   uint32_t peer_magic = 0;

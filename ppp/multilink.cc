@@ -16,9 +16,8 @@ absl::StatusOr<MpHeader> ParseMpHeader(absl::Span<const uint8_t> info, bool shor
   MpHeader h;
   h.header_length = short_sequence ? 2 : 4;
   if (info.size() < h.header_length) {
-    return absl::InvalidArgumentError(
-        absl::StrFormat("MP fragment: %d bytes, shorter than its %d-byte header", info.size(),
-                        h.header_length));
+    return absl::InvalidArgumentError(absl::StrFormat(
+        "MP fragment: %d bytes, shorter than its %d-byte header", info.size(), h.header_length));
   }
   h.begin = info[0] & kBegin;
   h.end = info[0] & kEnd;

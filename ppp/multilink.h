@@ -31,8 +31,7 @@ struct MpHeader {
 };
 
 // Parses the MP header at the start of a 0x003D frame's information.
-absl::StatusOr<MpHeader> ParseMpHeader(absl::Span<const uint8_t> information,
-                                       bool short_sequence);
+absl::StatusOr<MpHeader> ParseMpHeader(absl::Span<const uint8_t> information, bool short_sequence);
 
 class MultilinkFragmenter {
  public:

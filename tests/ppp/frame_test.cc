@@ -58,23 +58,31 @@ TEST(FrameTest, EncodesWithAndWithoutCompression) {
   const uint8_t ip[] = {0x45, 0x00};
   EXPECT_EQ(EncodeFrame(kProtocolIpv4, ip),
             (std::vector<uint8_t>{0xFF, 0x03, 0x00, 0x21, 0x45, 0x00}));
-  EXPECT_EQ(EncodeFrame(kProtocolIpv4, ip, {.address_control_compression = true,
-                                            .protocol_compression = true}),
+  EXPECT_EQ(EncodeFrame(kProtocolIpv4, ip,
+                        {.address_control_compression = true, .protocol_compression = true}),
             (std::vector<uint8_t>{0x21, 0x45, 0x00}));
   // PFC applies only below 0x100; ACFC never to LCP (RFC 1661 6.5, 6.6).
   EXPECT_EQ(EncodeFrame(kProtocolIpcp, ip, {.protocol_compression = true}),
             (std::vector<uint8_t>{0xFF, 0x03, 0x80, 0x21, 0x45, 0x00}));
-  EXPECT_EQ(EncodeFrame(kProtocolLcp, ip, {.address_control_compression = true,
-                                           .protocol_compression = true}),
+  EXPECT_EQ(EncodeFrame(kProtocolLcp, ip,
+                        {.address_control_compression = true, .protocol_compression = true}),
             (std::vector<uint8_t>{0xFF, 0x03, 0xC0, 0x21, 0x45, 0x00}));
   EXPECT_EQ(HeaderLength(kProtocolIpv6, {.address_control_compression = true}), 2u);
   EXPECT_EQ(HeaderLength(kProtocolLcp, {.address_control_compression = true}), 4u);
 }
 
 TEST(FrameTest, RoundTripsEveryProtocolAndOption) {
-  const uint16_t protocols[] = {kProtocolIpv4, kProtocolIpv6, kProtocolBridgedLan,
-                                kProtocolMultilink, kProtocolIpcp, kProtocolLcp, 0xC023,
-                                0xC223, kProtocolCbcp, kProtocolBcp, kProtocolIpv6cp};
+  const uint16_t protocols[] = {kProtocolIpv4,
+                                kProtocolIpv6,
+                                kProtocolBridgedLan,
+                                kProtocolMultilink,
+                                kProtocolIpcp,
+                                kProtocolLcp,
+                                0xC023,
+                                0xC223,
+                                kProtocolCbcp,
+                                kProtocolBcp,
+                                kProtocolIpv6cp};
   const uint8_t info[] = {1, 2, 3};
   for (uint16_t p : protocols) {
     for (int bits = 0; bits < 4; ++bits) {

@@ -130,31 +130,63 @@ class Harness {
   // Reach each state of the table.
   void Reach(S s) {
     switch (s) {
-      case S::kInitial: break;
-      case S::kStarting: Open(); break;
-      case S::kClosed: Up(); break;
+      case S::kInitial:
+        break;
+      case S::kStarting:
+        Open();
+        break;
+      case S::kClosed:
+        Up();
+        break;
       case S::kStopped:
         Reach(S::kReqSent);
         while (fsm.state() == S::kReqSent) Timeout();
         break;
-      case S::kClosing: Reach(S::kReqSent), Close(); break;
-      case S::kStopping: Reach(S::kOpened), Rtr(); break;
-      case S::kReqSent: Up(), Open(); break;
-      case S::kAckRcvd: Reach(S::kReqSent), Rca(); break;
-      case S::kAckSent: Reach(S::kReqSent), RcrGood(); break;
-      case S::kOpened: Reach(S::kAckRcvd), RcrGood(); break;
+      case S::kClosing:
+        Reach(S::kReqSent), Close();
+        break;
+      case S::kStopping:
+        Reach(S::kOpened), Rtr();
+        break;
+      case S::kReqSent:
+        Up(), Open();
+        break;
+      case S::kAckRcvd:
+        Reach(S::kReqSent), Rca();
+        break;
+      case S::kAckSent:
+        Reach(S::kReqSent), RcrGood();
+        break;
+      case S::kOpened:
+        Reach(S::kAckRcvd), RcrGood();
+        break;
     }
     ASSERT_EQ(fsm.state(), s) << FsmStateName(s);
     Clear();
   }
 };
 
-enum class Ev { kUp, kDown, kOpen, kClose, kToPlus, kToMinus, kRcrGood, kRcrBad, kRca, kRcn,
-                kRtr, kRta, kRuc, kRxjPlus, kRxjMinus };
+enum class Ev {
+  kUp,
+  kDown,
+  kOpen,
+  kClose,
+  kToPlus,
+  kToMinus,
+  kRcrGood,
+  kRcrBad,
+  kRca,
+  kRcn,
+  kRtr,
+  kRta,
+  kRuc,
+  kRxjPlus,
+  kRxjMinus
+};
 
 const char* EvName(Ev e) {
-  static const char* n[] = {"Up", "Down", "Open", "Close", "TO+", "TO-", "RCR+", "RCR-",
-                            "RCA", "RCN", "RTR", "RTA", "RUC", "RXJ+", "RXJ-"};
+  static const char* n[] = {"Up",  "Down", "Open", "Close", "TO+", "TO-",  "RCR+", "RCR-",
+                            "RCA", "RCN",  "RTR",  "RTA",   "RUC", "RXJ+", "RXJ-"};
   return n[static_cast<int>(e)];
 }
 
@@ -171,21 +203,49 @@ struct Row {
 
 void Apply(Harness& h, Ev e) {
   switch (e) {
-    case Ev::kUp: h.Up(); break;
-    case Ev::kDown: h.Down(); break;
-    case Ev::kOpen: h.Open(); break;
-    case Ev::kClose: h.Close(); break;
+    case Ev::kUp:
+      h.Up();
+      break;
+    case Ev::kDown:
+      h.Down();
+      break;
+    case Ev::kOpen:
+      h.Open();
+      break;
+    case Ev::kClose:
+      h.Close();
+      break;
     case Ev::kToPlus:
-    case Ev::kToMinus: h.Timeout(); break;
-    case Ev::kRcrGood: h.RcrGood(); break;
-    case Ev::kRcrBad: h.RcrBad(); break;
-    case Ev::kRca: h.Rca(); break;
-    case Ev::kRcn: h.Rcn(); break;
-    case Ev::kRtr: h.Rtr(); break;
-    case Ev::kRta: h.Rta(); break;
-    case Ev::kRuc: h.Ruc(); break;
-    case Ev::kRxjPlus: h.RxjPlus(); break;
-    case Ev::kRxjMinus: h.RxjMinus(); break;
+    case Ev::kToMinus:
+      h.Timeout();
+      break;
+    case Ev::kRcrGood:
+      h.RcrGood();
+      break;
+    case Ev::kRcrBad:
+      h.RcrBad();
+      break;
+    case Ev::kRca:
+      h.Rca();
+      break;
+    case Ev::kRcn:
+      h.Rcn();
+      break;
+    case Ev::kRtr:
+      h.Rtr();
+      break;
+    case Ev::kRta:
+      h.Rta();
+      break;
+    case Ev::kRuc:
+      h.Ruc();
+      break;
+    case Ev::kRxjPlus:
+      h.RxjPlus();
+      break;
+    case Ev::kRxjMinus:
+      h.RxjMinus();
+      break;
   }
 }
 
@@ -324,8 +384,8 @@ TEST(FsmTableTest, TimeoutWithCounterExhausted) {
     S from;
     S to;
   };
-  for (R r : {R{S::kClosing, S::kClosed}, R{S::kReqSent, S::kStopped},
-              R{S::kAckRcvd, S::kStopped}, R{S::kAckSent, S::kStopped}}) {
+  for (R r : {R{S::kClosing, S::kClosed}, R{S::kReqSent, S::kStopped}, R{S::kAckRcvd, S::kStopped},
+              R{S::kAckSent, S::kStopped}}) {
     Harness h(FsmConfig{.max_terminate = 0, .max_configure = 0});
     h.Reach(r.from);
     h.Timeout();

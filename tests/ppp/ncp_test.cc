@@ -52,9 +52,9 @@ TEST(IpcpTest, ClientGetsAddressAndDnsThroughNaks) {
   ASSERT_EQ(server.state(), FsmState::kOpened);
   ASSERT_EQ(client.state(), FsmState::kOpened);
   // First request: 0.0.0.0 and DNS 0.0.0.0 twice.
-  EXPECT_THAT(client_sent[0], ElementsAreArray({0x01, 0x01, 0x00, 0x16, 0x03, 0x06, 0, 0, 0, 0,
-                                                0x81, 0x06, 0, 0, 0, 0, 0x83, 0x06, 0, 0, 0,
-                                                0}));
+  EXPECT_THAT(client_sent[0],
+              ElementsAreArray({0x01, 0x01, 0x00, 0x16, 0x03, 0x06, 0,    0, 0, 0, 0x81,
+                                0x06, 0,    0,    0,    0,    0x83, 0x06, 0, 0, 0, 0}));
   EXPECT_EQ(client.negotiated().local_address, Ip(198, 18, 0, 77));
   EXPECT_EQ(client.negotiated().remote_address, Ip(198, 18, 0, 1));
   EXPECT_EQ(client.negotiated().primary_dns, Ip(198, 18, 0, 53));
@@ -69,23 +69,23 @@ TEST(IpcpTest, ServerNakBytesAndVjRejected) {
   Start(server, now);
   server.TakeOutput();
   // Windows: IP 0.0.0.0, VJ compression, DNS/NBNS 0.0.0.0.
-  std::vector<uint8_t> req = {0x01, 0x05, 0x00, 0x22, 0x02, 0x06, 0x00, 0x2D, 0x0F, 0x01,
-                              0x03, 0x06, 0, 0, 0, 0, 0x81, 0x06, 0, 0, 0, 0,
-                              0x82, 0x06, 0, 0, 0, 0, 0x83, 0x06, 0, 0, 0, 0};
+  std::vector<uint8_t> req = {
+      0x01, 0x05, 0x00, 0x22, 0x02, 0x06, 0x00, 0x2D, 0x0F, 0x01, 0x03, 0x06, 0,    0, 0, 0, 0x81,
+      0x06, 0,    0,    0,    0,    0x82, 0x06, 0,    0,    0,    0,    0x83, 0x06, 0, 0, 0, 0};
   ASSERT_TRUE(server.Receive(req, now).ok());
   auto out = server.TakeOutput();
   ASSERT_EQ(out.size(), 1u);
   // VJ and NBNS (none configured) rejected first.
-  EXPECT_THAT(out[0], ElementsAreArray({0x04, 0x05, 0x00, 0x10, 0x02, 0x06, 0x00, 0x2D, 0x0F,
-                                        0x01, 0x82, 0x06, 0, 0, 0, 0}));
-  std::vector<uint8_t> req2 = {0x01, 0x06, 0x00, 0x16, 0x03, 0x06, 0, 0, 0, 0,
-                               0x81, 0x06, 0, 0, 0, 0, 0x83, 0x06, 0, 0, 0, 0};
+  EXPECT_THAT(out[0], ElementsAreArray({0x04, 0x05, 0x00, 0x10, 0x02, 0x06, 0x00, 0x2D, 0x0F, 0x01,
+                                        0x82, 0x06, 0, 0, 0, 0}));
+  std::vector<uint8_t> req2 = {0x01, 0x06, 0x00, 0x16, 0x03, 0x06, 0,    0, 0, 0, 0x81,
+                               0x06, 0,    0,    0,    0,    0x83, 0x06, 0, 0, 0, 0};
   ASSERT_TRUE(server.Receive(req2, now).ok());
   out = server.TakeOutput();
   ASSERT_EQ(out.size(), 1u);
-  EXPECT_THAT(out[0], ElementsAreArray({0x03, 0x06, 0x00, 0x16, 0x03, 0x06, 198, 18, 0, 77,
-                                        0x81, 0x06, 198, 18, 0, 53, 0x83, 0x06, 198, 18, 1,
-                                        53}));
+  EXPECT_THAT(out[0],
+              ElementsAreArray({0x03, 0x06, 0x00, 0x16, 0x03, 0x06, 198,  18,  0,  77, 0x81,
+                                0x06, 198,  18,   0,    53,   0x83, 0x06, 198, 18, 1,  53}));
 }
 
 TEST(IpcpTest, ServerWithoutDnsRejectsDnsAndClientStopsAsking) {
@@ -184,8 +184,8 @@ TEST(BcpTest, LinuxStyleRequestIsAcked) {
   ASSERT_EQ(ours.size(), 1u);
   EXPECT_THAT(ours[0], ElementsAreArray({1, 1, 0, 15, 3, 3, 1, 6, 8, 2, 0, 0, 0, 0, 1}));
   // MAC-Support Ethernet, Tagged frames on, MAC-Address, Management-Inline, Line-Id.
-  std::vector<uint8_t> req = {1, 1, 0, 0, 3, 3, 1, 8, 3, 1, 6, 8, 0x02, 0xAA, 0xBB, 0xCC, 0xDD,
-                              0xEE, 9, 2, 2, 4, 0x00, 0x12};
+  std::vector<uint8_t> req = {1,    1,    0,    0,    3,    3,    1, 8, 3, 1, 6,    8,
+                              0x02, 0xAA, 0xBB, 0xCC, 0xDD, 0xEE, 9, 2, 2, 4, 0x00, 0x12};
   req[3] = static_cast<uint8_t>(req.size());
   ASSERT_TRUE(server.Receive(req, now).ok());
   auto out = server.TakeOutput();
