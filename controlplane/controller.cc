@@ -1353,10 +1353,14 @@ std::vector<uint32_t> Controller::DnsServers(const Session& s) const {
 
 void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64_t remote_ifid,
                            bool bridge, absl::Time now) {
+  // A second NCP (IPV6CP after IPCP, or BCP) updates the session; routes are installed once.
+  const bool first_up = s.state != SessionState::kUp;
   s.state = SessionState::kUp;
   s.mtu = mtu;
-  s.up_at = now;
-  s.last_activity = now;
+  if (first_up) {
+    s.up_at = now;
+    s.last_activity = now;
+  }
   ring::SessionUp up;
   if (s.local_addr) up.local_v4 = ring::IpAddr::V4(s.local_addr);
   if (s.remote_addr) up.remote_v4 = ring::IpAddr::V4(s.remote_addr);
@@ -1381,14 +1385,15 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
   if (dns.size() > 1) up.dns2 = ring::IpAddr::V4(dns[1]);
   // Routes: the client's own address, then the secret's routes= (RFC 1332 gives the address;
   // RouterOS adds the routes when the link comes up and removes them when it goes down).
-  s.routes.clear();
-  if (s.remote_addr) {
+  if (first_up) s.routes.clear();
+  if (first_up && s.remote_addr) {
     ring::RouteEntry host;
     host.dst = ring::IpAddr::V4(s.remote_addr);
     host.prefix_len = 32;
     s.routes.push_back(host);
   }
-  if (auto u = FindUser(s.user)) {
+  auto u = first_up ? FindUser(s.user) : std::nullopt;
+  if (u) {
     for (const RouteSpec& rs : ParseRoutes(u->routes).value_or(std::vector<RouteSpec>{})) {
       ring::RouteEntry e;
       e.dst = ring::IpAddr::V4(rs.dst.Network());
@@ -1402,7 +1407,9 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
   up.routes = s.routes;
   if (sink_) {
     sink_->Send(s.lcore, ring::MsgType::kSessionUp, s.id, up);
-    for (const ring::RouteEntry& r : s.routes) SendRoute(r, s.id, true);
+    if (first_up) {
+      for (const ring::RouteEntry& r : s.routes) SendRoute(r, s.id, true);
+    }
   }
 }
 

@@ -108,7 +108,9 @@ struct SessionOpened {
   uint64_t opened_unix_ns = 0;
 };
 
-struct PppFrame {  // PPP protocol field (2 bytes) + information, no HDLC address/control
+// A PPP frame as an SSTP data packet carries it (MS-SSTP 2.2.3): optional address/control
+// (FF 03), protocol field, information; no HDLC byte stuffing or FCS.
+struct PppFrame {
   std::vector<uint8_t> frame;
 };
 
