@@ -159,9 +159,9 @@ struct PeerConfig {
   std::string password;  // UTF-8 (MS-CHAP hashes it as UTF-16LE)
   RandomSource random;   // MS-CHAPv2 Peer-Challenge
   // PAP: the Authenticate-Request is resent every restart_timer, at most max_transmissions times.
-  // CHAP: the peer only answers (RFC 1994); it fails with kTimeout when no Challenge or no
-  // Success/Failure arrives within restart_timer * max_transmissions of Start() / the last
-  // Response.
+  // CHAP: the peer waits restart_timer * max_transmissions for a Challenge; after answering it
+  // resends its Response every restart_timer (the authenticator repeats its verdict for a
+  // repeated Response, so a lost Success is recovered), at most max_transmissions times.
   absl::Duration restart_timer = absl::Seconds(3);
   int max_transmissions = 10;
 };

@@ -451,12 +451,22 @@ class ChapPeer final : public Peer {
 
   void OnTimer(absl::Time now) override {
     if (!deadline_ || now < *deadline_ || result() != nullptr) return;
+    if (responded_ && response_transmissions_ < config_.max_transmissions) {
+      // Success or Failure did not come: the Response (or the answer) was lost. Resending the
+      // Response makes the authenticator repeat its answer (RFC 1994 section 4.2), so a lost
+      // Success does not cost the link.
+      Send(response_packet_);
+      ++response_transmissions_;
+      deadline_ = now + config_.restart_timer;
+      return;
+    }
     deadline_.reset();
     AuthResult r = BaseResult();
     r.failure = AuthFailure::kTimeout;
-    r.message = absl::StrCat(MethodLabel(method_), ": ",
-                             responded_ ? "no Success or Failure" : "no Challenge", " within ",
-                             absl::FormatDuration(WaitTime()));
+    r.message = responded_ ? absl::StrCat(MethodLabel(method_), ": no Success or Failure after ",
+                                          response_transmissions_, " Responses")
+                           : absl::StrCat(MethodLabel(method_), ": no Challenge within ",
+                                          absl::FormatDuration(WaitTime()));
     Finish(std::move(r));
   }
 
@@ -480,6 +490,7 @@ class ChapPeer final : public Peer {
     if (responded_ && p.identifier == identifier_ && p.value == challenge_) {
       // The authenticator repeats its Challenge: our Response was lost. Same answer again.
       Send(response_packet_);
+      if (result() == nullptr) deadline_ = now + config_.restart_timer;
       return absl::OkStatus();
     }
     std::vector<uint8_t> value;
@@ -524,7 +535,8 @@ class ChapPeer final : public Peer {
     response_packet_ =
         EncodeChapChallengeOrResponse(ChapCode::kResponse, identifier_, value, config_.user);
     Send(response_packet_);
-    if (result() == nullptr) deadline_ = now + WaitTime();
+    response_transmissions_ = 1;
+    if (result() == nullptr) deadline_ = now + config_.restart_timer;
     return absl::OkStatus();
   }
 
@@ -625,6 +637,7 @@ class ChapPeer final : public Peer {
   PeerConfig config_;
   bool started_ = false;
   bool responded_ = false;
+  int response_transmissions_ = 0;
   uint8_t identifier_ = 0;
   std::vector<uint8_t> challenge_;
   std::vector<uint8_t> response_packet_;
