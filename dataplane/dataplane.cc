@@ -32,6 +32,17 @@ absl::Status AddRoute(Net* net, Ipv4Prefix prefix, uint32_t gateway, uint16_t po
 
 absl::Status DeleteRoute(Net* net, Ipv4Prefix prefix) { return net->fib->Delete(prefix); }
 
+absl::Status AddSessionRoute(Net* net, Ipv4Prefix prefix, uint32_t session, uint32_t owner,
+                             uint16_t mtu) {
+  if (owner >= net->n_workers) return absl::InvalidArgumentError("no such worker");
+  NextHop nh{};
+  nh.gateway = session;
+  nh.port = static_cast<uint16_t>(owner);
+  nh.mtu = mtu;
+  nh.kind = kNextHopSession;
+  return net->fib->Add(prefix, nh);
+}
+
 absl::StatusOr<std::unique_ptr<Net>> CreateNet(const Config& cfg,
                                                absl::Span<const unsigned> lcores) {
   if (lcores.empty() || lcores.size() > kMaxWorkers) {

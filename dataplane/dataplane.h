@@ -38,6 +38,10 @@ void DestroyNet(std::unique_ptr<Net> net);
 absl::Status AddRoute(Net* net, Ipv4Prefix prefix, uint32_t gateway, uint16_t port_index,
                       uint16_t mtu);
 absl::Status DeleteRoute(Net* net, Ipv4Prefix prefix);
+// A route to a tunnel session (kNextHopSession) owned by worker `owner`; `mtu` is the tunnel MTU
+// (DF packets above it get ICMP fragmentation-needed).
+absl::Status AddSessionRoute(Net* net, Ipv4Prefix prefix, uint32_t session, uint32_t owner,
+                             uint16_t mtu);
 
 // Counters summed over the workers, and the full JSON document of --stats-file.
 Counters TotalCounters(const Net& net);

@@ -26,6 +26,12 @@ struct NextHop {
 };
 inline constexpr uint8_t kNextHopPort = 0;
 inline constexpr uint8_t kNextHopLocal = 1;  // one of our own addresses (/32)
+// A tunnel session's address or routes (issue 6): `gateway` holds the upper layer's session id and
+// `port` the index of the worker that owns the session, so the owner of a downstream packet is
+// known from the FIB lookup alone. Forwarding hands the packet to Hooks::session_output on that
+// worker (over its hand-off ring when another worker looked it up). Proxy-ARP answers for these
+// addresses on ports set to arp=proxy-arp.
+inline constexpr uint8_t kNextHopSession = 2;
 
 class Fib {
  public:

@@ -63,7 +63,7 @@ void IcmpInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
 }
 
 void IcmpSendError(Worker* w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info,
-                   uint16_t in_port) {
+                   int in_port) {
   const auto* oip = rte_pktmbuf_mtod(orig, const rte_ipv4_hdr*);
   const uint32_t osrc = rte_be_to_cpu_32(oip->src_addr);
   const uint32_t ihl = rte_ipv4_hdr_len(oip);
@@ -111,10 +111,16 @@ void IcmpSendError(Worker* w, const rte_mbuf* orig, uint8_t type, uint8_t code, 
   icmp->icmp_seq_nb = rte_cpu_to_be_16(static_cast<uint16_t>(info));
   icmp->icmp_cksum = IcmpChecksum(m, sizeof(rte_ipv4_hdr), sizeof(rte_icmp_hdr) + quote);
   // The source is an address of the port the offending packet came in on (RFC 1812 4.3.2.4).
-  uint32_t src = w->net->ports[in_port].PrimaryAddress();
-  if (src == 0) {
-    for (uint16_t p = 0; p < w->net->n_ports && src == 0; ++p)
-      src = w->net->ports[p].PrimaryAddress();
+  // Otherwise (a packet from a session) the address of the port towards the original source.
+  uint32_t src = 0;
+  if (in_port >= 0) {
+    src = w->net->ports[in_port].PrimaryAddress();
+  } else if (const NextHop* back = w->net->fib->Lookup(osrc);
+             back != nullptr && back->kind == kNextHopPort) {
+    src = w->net->ports[back->port].PrimaryAddress();
+  }
+  for (uint16_t p = 0; p < w->net->n_ports && src == 0; ++p) {
+    src = w->net->ports[p].PrimaryAddress();
   }
   ip->version_ihl = RTE_IPV4_VHL_DEF;
   ip->type_of_service = 0;

@@ -39,13 +39,7 @@ void HandoffOrInput(Worker* w, rte_mbuf* m, const rte_ipv4_hdr* ip, uint32_t ihl
         TupleOwner(*net, rte_be_to_cpu_32(ip->src_addr), rte_be_to_cpu_32(ip->dst_addr),
                    rte_be_to_cpu_16(ports[0]), rte_be_to_cpu_16(ports[1]));
     if (owner != w->index) {
-      m->hash.usr = kHandoffLocalTcp;
-      if (rte_ring_mp_enqueue(net->workers[owner]->handoff, m) != 0) {
-        ++w->c.handoff_full;
-        rte_pktmbuf_free(m);
-      } else {
-        ++w->c.handoff_out;
-      }
+      HandoffTo(w, owner, m, kHandoffLocalTcp);
       return;
     }
   }
@@ -82,7 +76,21 @@ void LocalDeliver(Worker* w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl, uint16
   }
 }
 
-void Forward(Worker* w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t dst, uint16_t port_index) {
+}  // namespace
+
+void HandoffTo(Worker* w, uint32_t owner, rte_mbuf* m, uint32_t kind) {
+  m->hash.usr = kind;
+  if (rte_ring_mp_enqueue(w->net->workers[owner]->handoff, m) != 0) {
+    ++w->c.handoff_full;
+    rte_pktmbuf_free(m);
+  } else {
+    ++w->c.handoff_out;
+  }
+}
+
+void Ipv4Forward(Worker* w, rte_mbuf* m, int port_index) {
+  auto* ip = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+  const uint32_t dst = rte_be_to_cpu_32(ip->dst_addr);
   if (!w->net->cfg.forward) {
     ++w->c.ip_forward_disabled;
     rte_pktmbuf_free(m);
@@ -95,7 +103,8 @@ void Forward(Worker* w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t dst, uint16_t po
     return;
   }
   const NextHop* nh = w->net->fib->Lookup(dst);
-  if (nh == nullptr || nh->kind != kNextHopPort) {
+  if (nh == nullptr || nh->kind == kNextHopLocal ||
+      (nh->kind == kNextHopSession && w->net->hooks.session_output == nullptr)) {
     ++w->c.ip_no_route;
     IcmpSendError(w, m, 3, 0, 0, port_index);  // network unreachable
     rte_pktmbuf_free(m);
@@ -116,10 +125,18 @@ void Forward(Worker* w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t dst, uint16_t po
   uint32_t sum = static_cast<uint32_t>(ip->hdr_checksum) + rte_cpu_to_be_16(0x0100);
   ip->hdr_checksum = static_cast<uint16_t>(sum + (sum >> 16));
   ++w->c.ip_forwarded;
+  if (nh->kind == kNextHopSession) {
+    // Downstream to a tunnel: the session lives on one worker (nh->port).
+    if (nh->port != w->index) {
+      m->hash.fdir.hi = nh->gateway;
+      HandoffTo(w, nh->port, m, kHandoffSession);
+    } else {
+      w->net->hooks.session_output(w, m, nh->gateway, w->net->hooks.ctx);
+    }
+    return;
+  }
   Ipv4SendToNeighbor(w, m, nh->port, nh->gateway ? nh->gateway : dst);
 }
-
-}  // namespace
 
 void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index) {
   ++w->c.ip_in;
@@ -167,7 +184,7 @@ void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index) {
     ++w->c.ip_broadcast;
     rte_pktmbuf_free(m);
   } else {
-    Forward(w, m, ip, dst, port_index);
+    Ipv4Forward(w, m, port_index);
   }
 }
 

@@ -137,14 +137,19 @@ bool WorkerRunOnce(Worker* w) {
   busy |= nh > 0 || nu > 0;
   for (unsigned i = 0; i < nh; ++i) {
     ++w->c.handoff_in;
+    rte_mbuf* m = pkts[i];
 #ifndef DP_WITHOUT_TCP
-    if (pkts[i]->hash.usr == kHandoffLocalTcp && w->tcp != nullptr) {
+    if (m->hash.usr == kHandoffLocalTcp && w->tcp != nullptr) {
       ++w->c.tcp_in;
-      w->tcp->Input(pkts[i], w->now_ns);
+      w->tcp->Input(m, w->now_ns);
       continue;
     }
 #endif
-    rte_pktmbuf_free(pkts[i]);
+    if (m->hash.usr == kHandoffSession && net->hooks.session_output != nullptr) {
+      net->hooks.session_output(w, m, m->hash.fdir.hi, net->hooks.ctx);
+      continue;
+    }
+    rte_pktmbuf_free(m);
   }
 
 #ifndef DP_WITHOUT_TCP

@@ -71,6 +71,7 @@ static_assert(sizeof(NeighborUpdate) == 16);
 // What a packet on a hand-off ring is (stored in m->hash.usr): data_off at the IPv4 header.
 enum HandoffKind : uint32_t {
   kHandoffLocalTcp = 1,  // a validated TCP segment for one of our addresses
+  kHandoffSession = 2,   // a forwarded packet for a session; m->hash.fdir.hi = session id
 };
 
 struct Worker;
@@ -84,6 +85,10 @@ struct Hooks {
   // Called once per loop iteration after RX processing (bounded work: rings from the control
   // plane, session timers).
   void (*worker_poll)(Worker* w, uint64_t now_ns, void* ctx) = nullptr;
+  // A packet routed to a session (kNextHopSession) on its owning worker: data_off at the IPv4
+  // header, TTL already decremented. Takes ownership. Unset: such packets are dropped
+  // (ip_no_route).
+  void (*session_output)(Worker* w, rte_mbuf* m, uint32_t session, void* ctx) = nullptr;
   void* ctx = nullptr;
 };
 
@@ -178,14 +183,22 @@ void EtherOutput(Worker* w, rte_mbuf* m, uint16_t port_index, const rte_ether_ad
 // Queues a complete frame for TX on the port (fault injection, TX buffer). Takes ownership.
 void PortTx(Worker* w, uint16_t port_index, rte_mbuf* m);
 
+// Forwards an IPv4 packet that is not for us (RFC 1812 5.2): TTL, FIB, next-hop MTU with ICMP
+// fragmentation-needed, ARP. `in_port` is the port it came from, or -1 for packets the upper
+// layer decapsulated from a session. Takes ownership. The header must have been validated.
+void Ipv4Forward(Worker* w, rte_mbuf* m, int in_port);
+// Hands `m` to worker `owner` (kind in m->hash.usr); counts and frees it when the ring is full.
+void HandoffTo(Worker* w, uint32_t owner, rte_mbuf* m, uint32_t kind);
+
 // Input paths.
 void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index);
 void ArpInput(Worker* w, rte_mbuf* m, uint16_t port_index);
 void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index);
 void IcmpInput(Worker* w, rte_mbuf* m, uint16_t port_index);
 // Sends an ICMP error about `orig` (data_off at its IPv4 header; not consumed). RFC 792/1812.
+// in_port: the port `orig` came in on (its address is the error's source), or -1.
 void IcmpSendError(Worker* w, const rte_mbuf* orig, uint8_t type, uint8_t code, uint32_t info,
-                   uint16_t in_port);
+                   int in_port);
 // Learns ip -> mac on port (create: add an unknown neighbour; tell_others: broadcast the update
 // to the other workers) and sends the packets that waited for it.
 void ArpLearn(Worker* w, uint16_t port_index, uint32_t ip, const rte_ether_addr& mac, bool create,

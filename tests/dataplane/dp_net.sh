@@ -2,7 +2,7 @@
 # The data plane's network layer against the Linux kernel: gratuitous ARP, ARP both ways, ping
 # of its addresses (small and MTU-sized), forwarding between two links, proxy-ARP, ICMP
 # fragmentation-needed with the next-hop MTU, time exceeded, net unreachable, and the same with
-# two worker lcores. (802.1Q is covered by the unit tests: this kernel has no 8021q module.)
+# two worker lcores; then af_xdp and net_tap ports. (802.1Q is covered by the unit tests: this kernel has no 8021q module.)
 TEST_TAG=dpnet
 source "$(dirname "$0")/lib.sh"
 
@@ -71,4 +71,14 @@ start_dp --lcores 0-1 --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 --
 run_checks
 stop_dp
 
+log "other virtual ports: af_xdp on the same veth, and a tap device"
+ip -n "$K1_NS" route flush cache
+start_dp --lcores 0 --port net_af_xdp0,iface=dp0 --address 198.18.0.1/24
+ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 -s 1472 198.18.0.1 >/dev/null || fail "ping over af_xdp"
+stop_dp
+start_dp --lcores 0 --port net_tap0,iface=dtap0 --address 198.18.6.1/24
+ip -n "$DP_NS" addr add 198.18.6.2/24 dev dtap0
+ip -n "$DP_NS" link set dtap0 up
+ip netns exec "$DP_NS" ping -c 3 -i 0.2 -W 2 198.18.6.1 >/dev/null || fail "ping over net_tap"
+stop_dp
 log "PASS"

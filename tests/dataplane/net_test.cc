@@ -604,6 +604,48 @@ TEST_F(NetTest, RoutesChangeAtRunTime) {
   EXPECT_EQ(Total().ip_no_route, 1u);
 }
 
+struct SessionSink {
+  std::vector<std::pair<uint32_t, Bytes>> got;
+};
+void CaptureSession(Worker* w, rte_mbuf* m, uint32_t session, void* ctx) {
+  Bytes b(rte_pktmbuf_pkt_len(m));
+  const void* d = rte_pktmbuf_read(m, 0, b.size(), b.data());
+  if (d != b.data()) memcpy(b.data(), d, b.size());
+  static_cast<SessionSink*>(ctx)->got.emplace_back(session, std::move(b));
+  rte_pktmbuf_free(m);
+}
+
+// The hooks issue 6 plugs into: a session's address routed to its owning worker, proxy-ARP for it,
+// the tunnel MTU enforced with fragmentation-needed.
+TEST_F(NetTest, SessionRoutesReachTheUpperLayer) {
+  Build(ArpMode::kProxyArp, 0);
+  SessionSink sink;
+  net_->hooks.session_output = CaptureSession;
+  net_->hooks.ctx = &sink;
+  Poll();
+  Sent(0);
+  LearnPeer0();
+  const uint32_t client = 0xC6136564;  // 198.19.101.100, a remote-access client
+  ASSERT_TRUE(AddSessionRoute(net_.get(), {client, 32}, 77, 0, 1300).ok());
+  Inject(0,
+         Cat(Ether(kBcast, kPeerMac0, RTE_ETHER_TYPE_ARP), Arp(1, kPeerMac0, kPeer0, {}, client)));
+  Bytes pkt = Ipv4(kPeer0, client, 17, Bytes(200, 3), 64, true);
+  Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4), pkt));
+  Bytes big = Ipv4(kPeer0, client, 17, Bytes(1300, 3), 64, true);
+  Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4), big));
+  Poll();
+  std::vector<Bytes> s = Sent(0);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(Get16(s[0], 14 + 6), 2);  // proxy-ARP reply for the client's address
+  EXPECT_EQ(Get32(s[0], 14 + 14), client);
+  ExpectIcmpError({s[1]}, 3, 4, big, 1300);
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].first, 77u);
+  EXPECT_EQ(sink.got[0].second.size(), pkt.size());
+  EXPECT_EQ(sink.got[0].second[8], 63);  // TTL decremented
+  net_->hooks = Hooks{};
+}
+
 TEST(TupleOwnerTest, SymmetricAndSpread) {
   Net net;
   net.n_workers = 4;
