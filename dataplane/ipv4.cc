@@ -26,13 +26,24 @@ bool IsBroadcastFor(const Net& net, uint16_t port_index, uint32_t dst) {
   return false;
 }
 
-void HandoffOrInput(Worker* w, rte_mbuf* m, const rte_ipv4_hdr* ip, uint32_t ihl) {
-  Net* net = w->net;
-  if (w->tcp == nullptr) {
-    ++w->c.ip_unknown_protocol;
-    rte_pktmbuf_free(m);
+}  // namespace
+
+void TcpInput(Worker* w, rte_mbuf* m) {
+#ifndef DP_WITHOUT_TCP
+  if (w->tcp != nullptr) {
+    ++w->c.tcp_in;
+    w->tcp->Input(m, w->now_ns);
     return;
   }
+#endif
+  ++w->c.ip_unknown_protocol;  // no TCP stack in this build
+  rte_pktmbuf_free(m);
+}
+
+namespace {
+
+void HandoffOrInput(Worker* w, rte_mbuf* m, const rte_ipv4_hdr* ip, uint32_t ihl) {
+  Net* net = w->net;
   if (net->n_workers > 1 && rte_pktmbuf_data_len(m) >= ihl + 4) {
     const auto* ports = rte_pktmbuf_mtod_offset(m, const uint16_t*, ihl);
     uint32_t owner =
@@ -43,10 +54,7 @@ void HandoffOrInput(Worker* w, rte_mbuf* m, const rte_ipv4_hdr* ip, uint32_t ihl
       return;
     }
   }
-#ifndef DP_WITHOUT_TCP
-  ++w->c.tcp_in;
-  w->tcp->Input(m, w->now_ns);
-#endif
+  TcpInput(w, m);
 }
 
 void LocalDeliver(Worker* w, rte_mbuf* m, rte_ipv4_hdr* ip, uint32_t ihl, uint16_t port_index) {

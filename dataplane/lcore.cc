@@ -138,13 +138,10 @@ bool WorkerRunOnce(Worker* w) {
   for (unsigned i = 0; i < nh; ++i) {
     ++w->c.handoff_in;
     rte_mbuf* m = pkts[i];
-#ifndef DP_WITHOUT_TCP
-    if (m->hash.usr == kHandoffLocalTcp && w->tcp != nullptr) {
-      ++w->c.tcp_in;
-      w->tcp->Input(m, w->now_ns);
+    if (m->hash.usr == kHandoffLocalTcp) {
+      TcpInput(w, m);
       continue;
     }
-#endif
     if (m->hash.usr == kHandoffSession && net->hooks.session_output != nullptr) {
       net->hooks.session_output(w, m, m->hash.fdir.hi, net->hooks.ctx);
       continue;

@@ -187,6 +187,8 @@ void PortTx(Worker* w, uint16_t port_index, rte_mbuf* m);
 // fragmentation-needed, ARP. `in_port` is the port it came from, or -1 for packets the upper
 // layer decapsulated from a session. Takes ownership. The header must have been validated.
 void Ipv4Forward(Worker* w, rte_mbuf* m, int in_port);
+// A validated local TCP segment on its owning worker: to the TCP stack. Takes ownership.
+void TcpInput(Worker* w, rte_mbuf* m);
 // Hands `m` to worker `owner` (kind in m->hash.usr); counts and frees it when the ring is full.
 void HandoffTo(Worker* w, uint32_t owner, rte_mbuf* m, uint32_t kind);
 

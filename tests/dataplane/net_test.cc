@@ -646,6 +646,103 @@ TEST_F(NetTest, SessionRoutesReachTheUpperLayer) {
   net_->hooks = Hooks{};
 }
 
+// Two workers on one thread: port queues go to worker 0, worker 1 has no RX queue and no TX queue
+// of its own (net_ring has one of each), so it sends through the port's shared TX ring.
+class TwoWorkerTest : public NetTest {
+ protected:
+  void SetUp() override {
+    Config cfg;
+    PortConfig p0;
+    p0.port_id = g_ports[0].port_id;
+    p0.addresses.push_back({kOurs0, 24});
+    p0.arp = ArpMode::kProxyArp;
+    cfg.ports = {p0};
+    cfg.mbufs = 4096;
+    const unsigned lcores[2] = {rte_lcore_id(), rte_lcore_id()};
+    absl::StatusOr<std::unique_ptr<Net>> net = CreateNet(cfg, lcores);
+    ASSERT_TRUE(net.ok()) << net.status();
+    net_ = std::move(*net);
+    w_ = net_->workers[0];
+    w1_ = net_->workers[1];
+    rte_eth_macaddr_get(g_ports[0].port_id, &mac0_);
+    WorkerInit(w_);
+    WorkerInit(w1_);
+  }
+  void TearDown() override {
+    if (net_ == nullptr) return;
+    WorkerFinish(w1_);
+    WorkerFinish(w_);
+    DestroyNet(std::move(net_));
+    net_ = nullptr;
+  }
+  void PollBoth() {
+    for (int i = 0; i < 3; ++i) {
+      WorkerRunOnce(w_);
+      WorkerRunOnce(w1_);
+    }
+    WorkerFlushTx(w1_);
+    WorkerFlushTx(w_);
+  }
+  Worker* w1_ = nullptr;
+};
+
+TEST_F(TwoWorkerTest, NeighboursSessionsAndTcpReachTheirOwner) {
+  EXPECT_EQ(w_->n_rx, 1);
+  EXPECT_EQ(w1_->n_rx, 0);
+  EXPECT_EQ(w1_->tx[0].queue, -1);
+  PollBoth();
+  Sent(0);
+  // ARP learned by worker 0 reaches worker 1's table over its neighbour ring.
+  Inject(0,
+         Cat(Ether(kBcast, kPeerMac0, RTE_ETHER_TYPE_ARP), Arp(1, kPeerMac0, kPeer0, {}, kOurs0)));
+  PollBoth();
+  Sent(0);
+  ASSERT_NE(w1_->arp.Find(0, kPeer0), nullptr);
+  EXPECT_TRUE(w1_->arp.Find(0, kPeer0)->resolved);
+  EXPECT_EQ(w1_->c.arp_update_in, 1u);
+
+  // A session owned by worker 1: the packet worker 0 received is handed over.
+  SessionSink sink;
+  net_->hooks.session_output = CaptureSession;
+  net_->hooks.ctx = &sink;
+  const uint32_t client = 0xC6136564;
+  ASSERT_TRUE(AddSessionRoute(net_.get(), {client, 32}, 5, 1, 1400).ok());
+  Inject(0,
+         Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4), Ipv4(kPeer0, client, 17, Bytes(64, 9))));
+  PollBoth();
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].first, 5u);
+  EXPECT_EQ(w_->c.handoff_out, 1u);
+  EXPECT_EQ(w1_->c.handoff_in, 1u);
+
+  // TCP segments go to the worker the 4-tuple hashes to.
+  int to_w1 = 0;
+  for (uint16_t sport = 1000; sport < 1064; ++sport) {
+    Bytes syn = {static_cast<uint8_t>(sport >> 8), static_cast<uint8_t>(sport), 0, 7};
+    syn.resize(20, 0);
+    syn[12] = 5 << 4;
+    syn[13] = 0x02;
+    Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4), Ipv4(kPeer0, kOurs0, 6, syn)));
+    to_w1 += TupleOwner(*net_, kPeer0, kOurs0, sport, 7) == 1;
+  }
+  PollBoth();
+  EXPECT_GT(to_w1, 0);
+  EXPECT_EQ(w_->c.handoff_out, 1u + to_w1);
+  EXPECT_EQ(w1_->c.handoff_in, 1u + to_w1);
+  EXPECT_EQ(w1_->c.tcp_in + w1_->c.ip_unknown_protocol, static_cast<uint64_t>(to_w1));
+
+  // Worker 1 transmits through the port's shared ring, drained by the worker with queue 0.
+  rte_mbuf* m = rte_pktmbuf_alloc(net_->pool);
+  memcpy(rte_pktmbuf_append(m, 28), Ipv4(kOurs0, kPeer0, 17, Bytes(8, 1)).data(), 28);
+  Ipv4Output(w1_, m, kPeer0);
+  PollBoth();
+  std::vector<Bytes> s = Sent(0);
+  bool seen = false;
+  for (const Bytes& f : s) seen |= f.size() == 42 && Get32(f, 14 + 16) == kPeer0 && f[14 + 9] == 17;
+  EXPECT_TRUE(seen);
+  net_->hooks = Hooks{};
+}
+
 TEST(TupleOwnerTest, SymmetricAndSpread) {
   Net net;
   net.n_workers = 4;
