@@ -469,15 +469,21 @@ void ServerStateMachine::VerifyBinding(absl::Time now, const CryptoBinding& bind
   expect.cert_hash_sha256 = config_.cert_hash_sha256;
   BindingFailure failure;
   if (!VerifyCallConnected(expect, binding, raw, *hlak_, &failure)) {
-    StartAbort(now, failure.status, failure.attribute, failure.reason);
-    return;
+    BindingFailure zero_failure;
+    if (!config_.accept_zero_hlak || *hlak_ == ZeroHlak() ||
+        !VerifyCallConnected(expect, binding, raw, ZeroHlak(), &zero_failure)) {
+      StartAbort(now, failure.status, failure.attribute, failure.reason);
+      return;
+    }
+    zero_hlak_accepted_ = true;
   }
   chosen_hash_protocol_ = binding.hash_protocol;
   state_ = State::kServerCallConnected;
   EnterConnected(now);
   Emit(EventType::kConnected, false, StatusCode::kNoError,
        absl::StrCat("crypto binding verified (",
-                    binding.hash_protocol == kHashProtocolSha256 ? "SHA256" : "SHA1", ")"));
+                    binding.hash_protocol == kHashProtocolSha256 ? "SHA256" : "SHA1",
+                    zero_hlak_accepted_ ? ", client used a zero HLAK" : "", ")"));
 }
 
 void ServerStateMachine::OnNegotiationTimeout(absl::Time now) {

@@ -196,6 +196,11 @@ struct ServerConfig {
   // Hashes of the server's leaf certificate (CertificateHash()); SHA1 padded to 32 bytes.
   HashField cert_hash_sha1{};
   HashField cert_hash_sha256{};
+  // Also accept a Compound MAC computed with a zero HLAK when the real HLAK does not match:
+  // for clients that cannot read their MPPE keys (e.g. sstpc run without its pppd plugin). Off by
+  // default: it gives up the binding of the PPP authentication (nonce and certificate hash are
+  // still checked).
+  bool accept_zero_hlak = false;
 };
 
 // MS-SSTP 3.3. Server_Call_Disconnected -> (Start) Server_Connect_Request_Pending ->
@@ -216,6 +221,8 @@ class ServerStateMachine : public Machine {
   // Hash protocol the client chose in CALL_CONNECTED (0 until then).
   uint8_t chosen_hash_protocol() const { return chosen_hash_protocol_; }
   bool call_connected_deferred() const { return deferred_.has_value(); }
+  // The client's MAC matched only with a zero HLAK (ServerConfig::accept_zero_hlak).
+  bool zero_hlak_accepted() const { return zero_hlak_accepted_; }
 
  private:
   void HandleControl(absl::Time now, const ControlMessage& m,
@@ -235,6 +242,7 @@ class ServerStateMachine : public Machine {
   };
   std::optional<Deferred> deferred_;
   uint8_t chosen_hash_protocol_ = 0;
+  bool zero_hlak_accepted_ = false;
 };
 
 struct ClientConfig {

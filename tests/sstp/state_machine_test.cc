@@ -277,6 +277,23 @@ TEST_F(Session, DeferredCallConnectedWithWrongKeysAbortsWhenTheHlakArrives) {
   EXPECT_EQ(a->status, StatusCode::kValueNotSupported);
 }
 
+TEST_F(Session, ZeroHlakFromAClientWithoutKeysOnlyWhenAllowed) {
+  for (bool allow : {false, true}) {
+    server_config_.accept_zero_hlak = allow;
+    sout_.Clear();
+    cout_.Clear();
+    s_pos_ = c_pos_ = 0;
+    s_asm_.Reset();
+    c_asm_.Reset();
+    Start();
+    client_->OnAuthenticationFinished(now_, ZeroHlak());  // sstpc without its pppd plugin
+    server_->OnAuthenticationFinished(now_, ServerHlakFromMppe(kClientReceiveKey, kClientSendKey));
+    Pump();
+    EXPECT_EQ(server_->connected(), allow);
+    EXPECT_EQ(server_->zero_hlak_accepted(), allow);
+  }
+}
+
 // ---- crypto binding failures ----------------------------------------------------------------
 
 class CryptoBindingFailure : public Session {
