@@ -1,11 +1,10 @@
 #include "tls/key_schedule.h"
 
-#include <openssl/core_names.h>
 #include <openssl/crypto.h>
-#include <openssl/kdf.h>
+#include <openssl/evp.h>
 
 #include <cstring>
-#include <string>
+#include <initializer_list>
 
 namespace tls {
 
@@ -32,7 +31,17 @@ void Wipe(SessionKeys& keys) {
 
 namespace {
 
-const char* DigestName(Cipher c) { return c == Cipher::kAes256Gcm ? "SHA384" : "SHA256"; }
+// HMAC(key, parts...) with the suite's hash into out (HashLength bytes).
+bool Hmac(LcoreCrypto& lc, Cipher c, absl::Span<const uint8_t> key,
+          std::initializer_list<absl::Span<const uint8_t>> parts, uint8_t* out) {
+  EVP_MAC_CTX* ctx = c == Cipher::kAes256Gcm ? lc.hmac_sha384() : lc.hmac_sha256();
+  if (EVP_MAC_init(ctx, key.data(), key.size(), nullptr) != 1) return false;
+  for (const auto& p : parts) {
+    if (!p.empty() && EVP_MAC_update(ctx, p.data(), p.size()) != 1) return false;
+  }
+  size_t n = 0;
+  return EVP_MAC_final(ctx, out, &n, 64) == 1 && n == HashLength(c);
+}
 
 }  // namespace
 
@@ -42,7 +51,7 @@ absl::Status HkdfExpandLabel(LcoreCrypto& lc, Cipher cipher, absl::Span<const ui
   // struct { uint16 length; opaque label<7..255> = "tls13 " + Label; opaque context<0..255>; }
   uint8_t info[2 + 1 + 255 + 1 + 255];
   size_t label_len = std::strlen(label);
-  if (label_len + 6 > 255 || context.size() > 255 || out.size() > 0xffff) {
+  if (label_len + 6 > 255 || context.size() > 255 || out.size() > 255 * HashLength(cipher)) {
     return absl::InvalidArgumentError("HKDF-Expand-Label argument too long");
   }
   size_t n = 0;
@@ -57,22 +66,25 @@ absl::Status HkdfExpandLabel(LcoreCrypto& lc, Cipher cipher, absl::Span<const ui
   if (!context.empty()) std::memcpy(info + n, context.data(), context.size());
   n += context.size();
 
-  EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(lc.hkdf());
-  if (kctx == nullptr) return absl::ResourceExhaustedError("EVP_KDF_CTX_new failed");
-  int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(DigestName(cipher)),
-                                       0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, const_cast<uint8_t*>(secret.data()),
-                                        secret.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO, info, n),
-      OSSL_PARAM_construct_end(),
-  };
-  int ok = EVP_KDF_derive(kctx, out.data(), out.size(), params);
-  EVP_KDF_CTX_free(kctx);
+  // RFC 5869 2.3: T(i) = HMAC(PRK, T(i-1) | info | i).
+  const size_t hl = HashLength(cipher);
+  uint8_t t[64];
+  size_t t_len = 0;
+  size_t done = 0;
+  for (uint8_t i = 1; done < out.size(); ++i) {
+    if (!Hmac(lc, cipher, secret,
+              {absl::Span<const uint8_t>(t, t_len), absl::Span<const uint8_t>(info, n),
+               absl::Span<const uint8_t>(&i, 1)},
+              t)) {
+      return absl::InternalError("HMAC failed in HKDF-Expand-Label");
+    }
+    t_len = hl;
+    size_t take = out.size() - done < hl ? out.size() - done : hl;
+    std::memcpy(out.data() + done, t, take);
+    done += take;
+  }
+  OPENSSL_cleanse(t, sizeof(t));
   OPENSSL_cleanse(info, sizeof(info));
-  if (ok != 1) return absl::InternalError("HKDF-Expand-Label failed");
   return absl::OkStatus();
 }
 
@@ -98,21 +110,25 @@ absl::Status UpdateTls13TrafficKeys(LcoreCrypto& lc, Cipher cipher, TrafficKeys&
 
 absl::Status Tls12Prf(LcoreCrypto& lc, Cipher cipher, absl::Span<const uint8_t> secret,
                       const char* label, absl::Span<const uint8_t> seed, absl::Span<uint8_t> out) {
-  std::string full_seed(label);
-  full_seed.append(reinterpret_cast<const char*>(seed.data()), seed.size());
-  EVP_KDF_CTX* kctx = EVP_KDF_CTX_new(lc.tls1_prf());
-  if (kctx == nullptr) return absl::ResourceExhaustedError("EVP_KDF_CTX_new failed");
-  OSSL_PARAM params[] = {
-      OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, const_cast<char*>(DigestName(cipher)),
-                                       0),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SECRET, const_cast<uint8_t*>(secret.data()),
-                                        secret.size()),
-      OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_SEED, full_seed.data(), full_seed.size()),
-      OSSL_PARAM_construct_end(),
-  };
-  int ok = EVP_KDF_derive(kctx, out.data(), out.size(), params);
-  EVP_KDF_CTX_free(kctx);
-  if (ok != 1) return absl::InternalError("TLS 1.2 PRF failed");
+  // RFC 5246 5: P_hash(secret, label + seed), A(0) = label + seed, A(i) = HMAC(secret, A(i-1)),
+  // output = HMAC(secret, A(1) + label + seed) | HMAC(secret, A(2) + label + seed) | ...
+  const absl::Span<const uint8_t> l(reinterpret_cast<const uint8_t*>(label), std::strlen(label));
+  const size_t hl = HashLength(cipher);
+  uint8_t a[64];
+  uint8_t block[64];
+  if (!Hmac(lc, cipher, secret, {l, seed}, a)) return absl::InternalError("TLS 1.2 PRF failed");
+  size_t done = 0;
+  while (done < out.size()) {
+    if (!Hmac(lc, cipher, secret, {absl::Span<const uint8_t>(a, hl), l, seed}, block) ||
+        !Hmac(lc, cipher, secret, {absl::Span<const uint8_t>(a, hl)}, a)) {
+      return absl::InternalError("TLS 1.2 PRF failed");
+    }
+    size_t take = out.size() - done < hl ? out.size() - done : hl;
+    std::memcpy(out.data() + done, block, take);
+    done += take;
+  }
+  OPENSSL_cleanse(a, sizeof(a));
+  OPENSSL_cleanse(block, sizeof(block));
   return absl::OkStatus();
 }
 

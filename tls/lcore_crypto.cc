@@ -1,6 +1,8 @@
 #include "tls/lcore_crypto.h"
 
-#include <openssl/kdf.h>
+#include <openssl/core_names.h>
+
+#include <utility>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -15,13 +17,22 @@ absl::StatusOr<std::unique_ptr<LcoreCrypto>> LcoreCrypto::Create() {
   if (c->provider_ == nullptr) {
     return absl::InternalError("cannot load OpenSSL's default provider (is libssl3 installed?)");
   }
-  c->hkdf_ = EVP_KDF_fetch(c->libctx_, "HKDF", nullptr);
-  c->tls1_prf_ = EVP_KDF_fetch(c->libctx_, "TLS1-PRF", nullptr);
+  c->hmac_ = EVP_MAC_fetch(c->libctx_, "HMAC", nullptr);
   c->sha256_ = EVP_MD_fetch(c->libctx_, "SHA256", nullptr);
   c->sha384_ = EVP_MD_fetch(c->libctx_, "SHA384", nullptr);
   c->sha1_ = EVP_MD_fetch(c->libctx_, "SHA1", nullptr);
-  if (!c->hkdf_ || !c->tls1_prf_ || !c->sha256_ || !c->sha384_ || !c->sha1_) {
-    return absl::InternalError("OpenSSL default provider lacks HKDF, TLS1-PRF, SHA1 or SHA2");
+  if (!c->hmac_ || !c->sha256_ || !c->sha384_ || !c->sha1_) {
+    return absl::InternalError("OpenSSL default provider lacks HMAC, SHA1 or SHA2");
+  }
+  for (auto [ctx, name] : {std::pair{&c->hmac_sha256_, "SHA256"}, {&c->hmac_sha384_, "SHA384"}}) {
+    *ctx = EVP_MAC_CTX_new(c->hmac_);
+    OSSL_PARAM params[] = {
+        OSSL_PARAM_construct_utf8_string(OSSL_MAC_PARAM_DIGEST, const_cast<char*>(name), 0),
+        OSSL_PARAM_construct_end(),
+    };
+    if (*ctx == nullptr || EVP_MAC_CTX_set_params(*ctx, params) != 1) {
+      return absl::InternalError("cannot set up HMAC contexts");
+    }
   }
   c->mb_ = alloc_mb_mgr(0);
   if (c->mb_ == nullptr) return absl::ResourceExhaustedError("ipsec-mb alloc_mb_mgr failed");
@@ -36,8 +47,9 @@ absl::StatusOr<std::unique_ptr<LcoreCrypto>> LcoreCrypto::Create() {
 
 LcoreCrypto::~LcoreCrypto() {
   if (mb_) free_mb_mgr(mb_);
-  EVP_KDF_free(hkdf_);
-  EVP_KDF_free(tls1_prf_);
+  EVP_MAC_CTX_free(hmac_sha256_);
+  EVP_MAC_CTX_free(hmac_sha384_);
+  EVP_MAC_free(hmac_);
   EVP_MD_free(sha256_);
   EVP_MD_free(sha384_);
   EVP_MD_free(sha1_);

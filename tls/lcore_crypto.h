@@ -29,8 +29,10 @@ class LcoreCrypto {
 
   OSSL_LIB_CTX* libctx() const { return libctx_; }
   IMB_MGR* mb() const { return mb_; }
-  EVP_KDF* hkdf() const { return hkdf_; }
-  EVP_KDF* tls1_prf() const { return tls1_prf_; }
+  // HMAC contexts with their digest fetched and set once; re-keyed per use with EVP_MAC_init.
+  // They carry the key schedule (HKDF-Expand-Label, the TLS 1.2 PRF) without a fetch per call.
+  EVP_MAC_CTX* hmac_sha256() const { return hmac_sha256_; }
+  EVP_MAC_CTX* hmac_sha384() const { return hmac_sha384_; }
   // "SHA256" or "SHA384" digest fetched in this lcore's library context.
   const EVP_MD* sha256() const { return sha256_; }
   const EVP_MD* sha384() const { return sha384_; }
@@ -49,8 +51,9 @@ class LcoreCrypto {
   OSSL_LIB_CTX* libctx_ = nullptr;
   OSSL_PROVIDER* provider_ = nullptr;
   IMB_MGR* mb_ = nullptr;
-  EVP_KDF* hkdf_ = nullptr;
-  EVP_KDF* tls1_prf_ = nullptr;
+  EVP_MAC* hmac_ = nullptr;
+  EVP_MAC_CTX* hmac_sha256_ = nullptr;
+  EVP_MAC_CTX* hmac_sha384_ = nullptr;
   EVP_MD* sha256_ = nullptr;
   EVP_MD* sha384_ = nullptr;
   EVP_MD* sha1_ = nullptr;
