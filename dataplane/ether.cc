@@ -13,19 +13,19 @@ int PortIndexOf(const Net& net, uint16_t port_id) {
   return -1;
 }
 
-void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
+uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index) {
   const Port& port = w->net->ports[port_index];
   if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
     ++w->c.eth_short;
     rte_pktmbuf_free(m);
-    return;
+    return 0;
   }
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
   if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) &&
       !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
     ++w->c.eth_not_for_us;
     rte_pktmbuf_free(m);
-    return;
+    return 0;
   }
   uint16_t type = rte_be_to_cpu_16(eth->ether_type);
   uint16_t l2_len = sizeof(rte_ether_hdr);
@@ -35,7 +35,7 @@ void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
     if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) + sizeof(rte_vlan_hdr)) {
       ++w->c.eth_short;
       rte_pktmbuf_free(m);
-      return;
+      return 0;
     }
     const auto* vh = reinterpret_cast<const rte_vlan_hdr*>(eth + 1);
     vlan = rte_be_to_cpu_16(vh->vlan_tci) & 0xfff;
@@ -45,11 +45,17 @@ void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
   if (vlan != port.vlan) {
     ++w->c.eth_vlan_mismatch;
     rte_pktmbuf_free(m);
-    return;
+    return 0;
   }
   rte_pktmbuf_adj(m, l2_len);
   m->l2_len = 0;
-  switch (type) {
+  return type;
+}
+
+void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
+  switch (EtherDecap(w, m, port_index)) {
+    case 0:
+      return;
     case RTE_ETHER_TYPE_IPV4:
       Ipv4Input(w, m, port_index);
       return;

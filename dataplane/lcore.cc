@@ -107,7 +107,7 @@ bool WorkerRunOnce(Worker* w) {
     ArpLearn(w, ups[i].port, ups[i].ip, ups[i].mac, /*create=*/true, /*tell_others=*/false);
   }
 
-  // RX: burst, prefetch, classify and process.
+  // RX: burst, fault injection, prefetch, classify into bins, process each bin.
   rte_mbuf* pkts[2 * kBurst + 1];
   for (uint16_t r = 0; r < w->n_rx; ++r) {
     const uint16_t port_index = w->rx[r].port_index;
@@ -119,11 +119,31 @@ bool WorkerRunOnce(Worker* w) {
     if (w->fault_rx.enabled()) {
       n = w->fault_rx.Apply(port_index, pkts, n, 2 * kBurst, &w->c);
     }
+    // Classify into bins, then process each bin in bulk (ARP first: a reply in this burst
+    // resolves what the IPv4 packets after it need).
+    rte_mbuf* ipv4[2 * kBurst + 1];
+    rte_mbuf* arp[2 * kBurst + 1];
+    uint16_t n4 = 0, na = 0;
     for (uint16_t i = 0; i < n && i < 4; ++i) rte_prefetch0(rte_pktmbuf_mtod(pkts[i], void*));
     for (uint16_t i = 0; i < n; ++i) {
       if (i + 4 < n) rte_prefetch0(rte_pktmbuf_mtod(pkts[i + 4], void*));
-      EtherInput(w, pkts[i], port_index);
+      rte_mbuf* m = pkts[i];
+      switch (EtherDecap(w, m, port_index)) {
+        case 0:
+          break;
+        case RTE_ETHER_TYPE_IPV4:
+          ipv4[n4++] = m;
+          break;
+        case RTE_ETHER_TYPE_ARP:
+          arp[na++] = m;
+          break;
+        default:  // IPv6/ND goes here once it exists
+          ++w->c.eth_unknown_type;
+          rte_pktmbuf_free(m);
+      }
     }
+    for (uint16_t i = 0; i < na; ++i) ArpInput(w, arp[i], port_index);
+    for (uint16_t i = 0; i < n4; ++i) Ipv4Input(w, ipv4[i], port_index);
   }
   if (w->fault_rx.enabled() && w->tsc >= w->next_drain_tsc) {
     for (uint16_t p = 0; p < net->n_ports; ++p) {

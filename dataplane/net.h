@@ -194,6 +194,8 @@ void HandoffTo(Worker* w, uint32_t owner, rte_mbuf* m, uint32_t kind);
 
 // Input paths.
 void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index);
+// Checks and strips Ethernet/802.1Q; returns the EtherType, or 0 when the frame was dropped.
+uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index);
 void ArpInput(Worker* w, rte_mbuf* m, uint16_t port_index);
 void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index);
 void IcmpInput(Worker* w, rte_mbuf* m, uint16_t port_index);

@@ -216,7 +216,7 @@ class Stack {
 
   static void SetUser(Conn* c, void* user);
   static void* GetUser(const Conn* c);
-  static void* GetListenerUser(const Conn* c);  // listener_user of the accepting listener
+  void* GetListenerUser(const Conn* c) const;  // listener_user of the accepting listener
   static Tuple GetTuple(const Conn* c);
   static State GetState(const Conn* c);
   ConnStats GetStats(const Conn* c) const;

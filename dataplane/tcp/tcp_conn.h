@@ -61,8 +61,7 @@ struct Conn {
   uint32_t rto_ms;          // RFC 6298 RTO (before backoff)
   uint32_t rtt_seq;         // sequence number being timed (Karn)
   uint32_t rtt_start_us;
-  uint32_t cubic_w_max;     // RFC 8312 W_max, bytes
-  uint32_t cubic_origin;    // RFC 8312 origin point, bytes
+  uint32_t cubic_w_max;     // RFC 8312 W_max, bytes (also the origin point of the epoch)
   uint32_t cubic_w_est;     // RFC 8312 W_est (TCP-friendly region), bytes
   uint32_t cubic_epoch_ms;  // start of the current congestion avoidance epoch (0: none)
   float cubic_k;            // RFC 8312 K, seconds
@@ -77,6 +76,10 @@ struct Conn {
   uint8_t probes;           // keepalive probes outstanding
   uint16_t listener;        // index of the accepting listener
   uint16_t snd_cur_off;     // offset of snd_nxt within snd_cur
+  uint32_t retransmits;
+  uint8_t ooo_segs;
+  uint8_t syn_retries;
+  uint16_t handler;         // index into the stack's handler table
   // --- queues ---
   rte_mbuf* snd_head;       // send queue from snd_una (segments linked by next)
   rte_mbuf* snd_tail;
@@ -85,13 +88,9 @@ struct Conn {
   uint32_t snd_queued;      // bytes in the send queue
   uint32_t ooo_bytes;
   // --- upper layer ---
-  Handler* handler;
   void* user;
   uint64_t bytes_in;
   uint64_t bytes_out;
-  uint32_t retransmits;
-  uint8_t ooo_segs;
-  uint8_t syn_retries;
 };
 
 static_assert(sizeof(Conn) <= 256, "connection state must fit 256 bytes (issue 3)");

@@ -1,5 +1,6 @@
 // CUBIC congestion control (RFC 8312), in bytes, with slow start per RFC 5681 and appropriate
 // byte counting (RFC 3465, L = 2 SMSS).
+#include <algorithm>
 #include <cmath>
 
 #include "dataplane/tcp/tcp_impl.h"
@@ -32,17 +33,16 @@ void StackImpl::CcOnAck(Conn* c, uint32_t acked) {
   if (c->cubic_epoch_ms == 0) {
     c->cubic_epoch_ms = now_ms32_ | 1;
     if (c->cwnd < c->cubic_w_max) {
-      c->cubic_k = static_cast<float>(std::cbrt((c->cubic_w_max - c->cwnd) / (kC * mss) / 1.0));
-      c->cubic_origin = c->cubic_w_max;
+      c->cubic_k = static_cast<float>(std::cbrt((c->cubic_w_max - c->cwnd) / (kC * mss)));
     } else {
       c->cubic_k = 0;
-      c->cubic_origin = c->cwnd;
+      c->cubic_w_max = c->cwnd;  // origin point = cwnd (RFC 8312 4.1, cwnd >= W_max)
     }
     c->cubic_w_est = c->cwnd;
   }
   double t = (now_ms32_ - c->cubic_epoch_ms) / 1000.0 + c->srtt_us / 1e6;
   double d = t - c->cubic_k;
-  double target = c->cubic_origin + kC * d * d * d * mss;
+  double target = c->cubic_w_max + kC * d * d * d * mss;
   // RFC 8312 4.2: TCP-friendly region, W_est += 3(1-beta)/(1+beta) * acked/cwnd segments.
   c->cubic_w_est += static_cast<uint32_t>(3.0 * (1 - kBeta) / (1 + kBeta) * mss *
                                           static_cast<double>(acked) / c->cwnd);

@@ -86,24 +86,25 @@ class StackImpl {
   void SynSentInput(Conn* c, Segment& s);
   void ConnInput(Conn* c, Segment& s);
   void TimeWaitInput(TimeWait* tw, Segment& s);
-  void ProcessAck(Conn* c, Segment& s);
+  bool ProcessAck(Conn* c, Segment& s);  // false: drop the rest
   void ProcessData(Conn* c, Segment& s);
   void ProcessFin(Conn* c);
   void DeliverInOrder(Conn* c, rte_mbuf* m, uint32_t len);
   void OooInsert(Conn* c, Segment& s);
   void OooPull(Conn* c);
-  void ApplySynOptions(Conn* c, const TcpOptions& o, bool ours_offered_ts, bool ours_sack,
-                       bool ours_ws);
+  void ApplySynOptions(Conn* c, const TcpOptions& o);
   void EnterTimeWait(Conn* c);
   void Established(Conn* c);
   bool ChallengeAck(Conn* c);
+  void TimeWaitAck(const TimeWait* tw);
+  bool VerifyChecksum(rte_mbuf* m, uint32_t ihl, uint32_t tcp_len, uint32_t src, uint32_t dst);
 
   // tcp_output.cc
   rte_mbuf* NewSegment(uint32_t src_ip, uint32_t dst_ip, const TcpHeader& h,
                        const TcpOptions& o, uint32_t payload_len, uint8_t** payload);
   void FinishSegment(rte_mbuf* m, uint32_t dst_ip);
   void SendAck(Conn* c);
-  void SendSynAck(Conn* c);
+  void SendSynAck(Conn* c, uint32_t tsval);
   void SendSyn(Conn* c);
   void SendRstForSegment(const Segment& s);
   void SendRst(Conn* c);
@@ -194,6 +195,9 @@ class StackImpl {
   uint32_t tw_cap_ = 0, tw_head_ = 0, tw_count_ = 0, tw_hwm_ = 0, tw_live_ = 0;
 
   std::vector<Listener> listeners_;
+  std::vector<Handler*> handlers_;  // Conn::handler indexes this
+  Handler* H(const Conn* c) const { return handlers_[c->handler]; }
+  uint16_t HandlerIndex(Handler* h);
   uint64_t queued_bytes_ = 0;
   uint32_t challenge_window_ms_ = 0, challenge_count_ = 0;
 

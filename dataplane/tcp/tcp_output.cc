@@ -139,7 +139,7 @@ void StackImpl::SendSyn(Conn* c) {
   if (m != nullptr) FinishSegment(m, c->remote_ip);
 }
 
-void StackImpl::SendSynAck(Conn* c) {
+void StackImpl::SendSynAck(Conn* c, uint32_t tsval) {
   TcpHeader h;
   h.src_port = c->local_port;
   h.dst_port = c->remote_port;
@@ -155,7 +155,7 @@ void StackImpl::SendSynAck(Conn* c) {
   o.wscale = c->rcv_wscale;
   o.sack_permitted = (c->flags & kFlagSack) != 0;
   o.has_ts = (c->flags & kFlagTs) != 0;
-  o.ts_val = now_ms32_;
+  o.ts_val = tsval;
   o.ts_ecr = c->ts_recent;
   uint8_t* payload;
   rte_mbuf* m = NewSegment(c->local_ip, c->remote_ip, h, o, 0, &payload);
@@ -411,7 +411,7 @@ void StackImpl::OutputAfterAck(Conn* c) {
   Output(c);
   if ((c->flags & kFlagWantWritable) && SendSpace(c) >= cfg_.snd_buf / 2) {
     c->flags &= ~kFlagWantWritable;
-    c->handler->OnWritable(c);
+    H(c)->OnWritable(c);
   }
 }
 

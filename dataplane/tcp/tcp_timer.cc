@@ -105,7 +105,7 @@ void StackImpl::RtoExpired(Conn* c) {
     if (c->state == State::kSynSent) {
       SendSyn(c);
     } else {
-      SendSynAck(c);
+      SendSynAck(c, now_ms32_);
     }
     ArmRto(c);
     return;
