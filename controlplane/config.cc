@@ -533,7 +533,8 @@ std::string Config::Export(const MenuPath& under) const {
       // Built-in items export only what differs from their built-in values.
       Item baseline;
       if (item.builtin) {
-        for (const Item& b : Config().Items(path)) {
+        static const Config* const kFresh = new Config();
+        for (const Item& b : kFresh->Items(path)) {
           if (b.builtin && b.v.at("name") == item.v.at("name")) baseline = b;
         }
       }

@@ -1,0 +1,1 @@
+/interface sstp-server monitor 0
