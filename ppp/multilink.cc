@@ -132,9 +132,13 @@ void MultilinkReassembler::Process() {
     auto it = buffer_.find(expected_);
     if (it == buffer_.end()) {
       if (expected_ < m) {
-        // Every link is past this number: the fragment is lost (RFC 1990 4.1).
-        ++lost_fragments_;
-        ++expected_;
+        // Every link is past this number: the fragment is lost (RFC 1990 4.1). Skip the whole
+        // gap at once: a peer jumping its sequence numbers must not cost a loop per number.
+        int64_t next = m;
+        if (!buffer_.empty()) next = std::min(next, buffer_.begin()->first);
+        if (next <= expected_) next = expected_ + 1;
+        lost_fragments_ += static_cast<uint64_t>(next - expected_);
+        expected_ = next;
         started_ = true;
         continue;
       }
