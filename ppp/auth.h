@@ -179,8 +179,9 @@ class AuthEngine {
   // Challenge, the PAP peer its Authenticate-Request; the others arm their wait timer.
   virtual void Start(absl::Time now) = 0;
 
-  // One received packet of protocol(): code, identifier, length, data. Malformed packets and
-  // packets that do not fit the state are dropped (RFC 1994 section 4) and the returned status
+  // One received packet of protocol(): code, identifier, length, data. A packet before Start()
+  // starts the engine first (a peer's request may overtake the local LCP Open). Malformed packets
+  // and packets that do not fit the state are dropped (RFC 1994 section 4) and the returned status
   // says why (for a debug log); the engine itself is unaffected by them.
   virtual absl::Status Receive(absl::Span<const uint8_t> packet, absl::Time now) = 0;
 

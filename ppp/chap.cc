@@ -434,7 +434,8 @@ class ChapPeer final : public Peer {
   absl::Status Receive(absl::Span<const uint8_t> packet, absl::Time now) override {
     absl::StatusOr<ChapPacket> p = ParseChapPacket(packet);
     if (!p.ok()) return p.status();
-    if (!started_) return absl::FailedPreconditionError("CHAP packet before Start()");
+    // A Challenge that overtakes our Start() (the authenticator may finish LCP first) is answered.
+    if (!started_) Start(now);
     switch (p->code) {
       case ChapCode::kChallenge:
         return OnChallenge(*p, now);

@@ -113,9 +113,11 @@ class PapAuthenticator final : public Authenticator {
     if (p->code != PapCode::kAuthenticateRequest) {
       return absl::InvalidArgumentError("PAP authenticator ignores Ack/Nak");
     }
+    // A request that overtakes our Start() (the peer may finish LCP first) is taken as it comes.
+    if (state_ == State::kInitial) Start(now);
     switch (state_) {
       case State::kInitial:
-        return absl::FailedPreconditionError("PAP Authenticate-Request before Start()");
+        break;
       case State::kWaitRequest: {
         request_ = *std::move(p);
         Credential c = config_.lookup(request_.peer_id);

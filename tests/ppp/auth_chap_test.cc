@@ -470,3 +470,30 @@ TEST(MsChapV2Engine, AuthenticatorReproducesRfcVectors) {
 
 }  // namespace
 }  // namespace ppp
+
+namespace ppp {
+namespace {
+
+TEST(ChapEngine, ChallengeBeforeStartIsAnswered) {
+  PeerConfig pc;
+  pc.user = "bob";
+  pc.password = "s3cret";
+  auto peer = *MakePeer(AuthMethod::kChapMd5, pc);
+  absl::Time now = absl::FromUnixSeconds(100);
+  std::vector<uint8_t> challenge = Hex("00112233445566778899AABBCCDDEEFF");
+  ASSERT_TRUE(
+      peer->Receive(EncodeChapChallengeOrResponse(ChapCode::kChallenge, 9, challenge, "srv"), now)
+          .ok());
+  auto out = peer->TakeOutput();
+  ASSERT_EQ(out.size(), 1u);
+  absl::StatusOr<ChapPacket> r = ParseChapPacket(out[0]);
+  ASSERT_TRUE(r.ok());
+  EXPECT_EQ(r->code, ChapCode::kResponse);
+  EXPECT_EQ(r->identifier, 9);
+  Md5Digest want = *ChapMd5Response(9, "s3cret", challenge);
+  EXPECT_EQ(r->value, std::vector<uint8_t>(want.begin(), want.end()));
+  EXPECT_EQ(r->name, "bob");
+}
+
+}  // namespace
+}  // namespace ppp

@@ -276,3 +276,24 @@ TEST(AuthFactory, RejectsIncompleteConfigs) {
 
 }  // namespace
 }  // namespace ppp
+
+namespace ppp {
+namespace {
+
+TEST(PapEngine, RequestBeforeStartIsAnswered) {
+  AuthenticatorConfig ac;
+  ac.lookup = [](std::string_view u) {
+    return u == "bob" ? Credential::Found("s3cret") : Credential::NotFound();
+  };
+  auto auth = *MakeAuthenticator(AuthMethod::kPap, ac);
+  absl::Time now = absl::FromUnixSeconds(100);
+  ASSERT_TRUE(auth->Receive(EncodePapRequest(5, "bob", "s3cret"), now).ok());
+  auto out = auth->TakeOutput();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][0], 2);
+  EXPECT_EQ(out[0][1], 5);
+  ASSERT_TRUE(auth->result() && auth->result()->success);
+}
+
+}  // namespace
+}  // namespace ppp

@@ -2,7 +2,9 @@
 // crypto primitives under them.
 #include "ppp/mschap.h"
 
+#include <atomic>
 #include <string>
+#include <thread>
 
 #include "gtest/gtest.h"
 #include "ppp/ppp_crypto.h"
@@ -196,6 +198,33 @@ TEST(MsChap, SuccessMessage) {
   EXPECT_FALSE(ParseMsChapV2Success("S=407A5589115FD0D6209F510FE9C04566932CDA5X").ok());
   EXPECT_FALSE(ParseMsChapV2Success("S=407A5589115FD0D6209F510FE9C04566932CDA567").ok());
   EXPECT_FALSE(ParseMsChapV2Success("M=hello").ok());
+}
+
+}  // namespace
+}  // namespace ppp
+
+namespace ppp {
+namespace {
+
+// The private OpenSSL context and fetched algorithms are shared by every thread (the control
+// plane may run engines on several): concurrent use gives the same answers.
+TEST(PppCrypto, ConcurrentUseFromThreads) {
+  std::vector<std::thread> threads;
+  std::atomic<int> wrong{0};
+  for (int t = 0; t < 8; ++t) {
+    threads.emplace_back([&wrong] {
+      const std::array<uint8_t, 16> auth = HexArray<16>("5B5D7C7D7B3F2F3E3C2C602132262628");
+      const std::array<uint8_t, 16> peer = HexArray<16>("21402324255E262A28295F2B3A337C7E");
+      for (int i = 0; i < 200; ++i) {
+        absl::StatusOr<MsChapResponse24> nt = GenerateNTResponse(auth, peer, "User", "clientPass");
+        if (!nt.ok() || ToHex(*nt) != "82309ECD8D708B5EA08FAA3981CD83544233114A3D85D6DF") ++wrong;
+        std::array<uint8_t, 16> r{};
+        if (!FillRandom(absl::MakeSpan(r)).ok()) ++wrong;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(wrong.load(), 0);
 }
 
 }  // namespace
