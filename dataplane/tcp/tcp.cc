@@ -1,12 +1,11 @@
 // dp::tcp::Stack public API (tcp.h), connection lifecycle and the API entry points of StackImpl.
 #include "dataplane/tcp/tcp.h"
 
+#include <rte_mbuf.h>
+#include <rte_random.h>
 #include <sys/mman.h>
 
 #include <algorithm>
-
-#include <rte_mbuf.h>
-#include <rte_random.h>
 
 #include "absl/strings/str_cat.h"
 #include "dataplane/tcp/tcp_impl.h"
@@ -76,8 +75,8 @@ StackImpl::~StackImpl() {
   for (uint32_t i = 0; i < conns_hwm_; ++i) {
     Conn* c = &conns_[i];
     if (c->state != State::kClosed && !(c->flags & kFlagDead)) {
-      CloseConn(c, CloseReason::kShutdown, !(c->state == State::kSynReceived &&
-                                            (c->flags & kFlagPassive)));
+      CloseConn(c, CloseReason::kShutdown,
+                !(c->state == State::kSynReceived && (c->flags & kFlagPassive)));
     }
   }
   Reap();
@@ -146,7 +145,8 @@ void StackImpl::EndBurst(uint64_t now_ns) {
 }
 
 absl::Status StackImpl::Listen(uint32_t ip, uint16_t port, Handler* h, void* user) {
-  if (h == nullptr || port == 0) return absl::InvalidArgumentError("tcp: Listen needs a handler and a port");
+  if (h == nullptr || port == 0)
+    return absl::InvalidArgumentError("tcp: Listen needs a handler and a port");
   for (Listener& l : listeners_) {
     if (l.live && l.ip == ip && l.port == port) {
       return absl::AlreadyExistsError(absl::StrCat("tcp: already listening on port ", port));
@@ -271,8 +271,7 @@ void StackImpl::Consumed(Conn* c, uint32_t bytes, uint64_t now_ns) {
     // Window update when the window grows by min(rcv_buf/2, MSS) (RFC 9293 3.8.6.2.2).
     uint32_t cur = SeqGt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t avail = RcvWindowAvail(c);
-    if (avail >= cur + std::min<uint32_t>(cfg_.rcv_buf / 2, cfg_.mss) &&
-        cur < cfg_.rcv_buf / 2) {
+    if (avail >= cur + std::min<uint32_t>(cfg_.rcv_buf / 2, cfg_.mss) && cur < cfg_.rcv_buf / 2) {
       ScheduleAck(c);
     }
   }
@@ -309,8 +308,8 @@ void StackImpl::Abort(Conn* c, uint64_t now_ns) {
 void StackImpl::SetKeepalive(Conn* c, uint32_t idle_ms, uint64_t now_ns) {
   SetTime(now_ns);
   if (c->flags & kFlagDead) return;
-  c->keepalive_idle_s = static_cast<uint16_t>(
-      idle_ms == 0 ? 0 : std::clamp<uint32_t>(idle_ms / 1000, 1, 0xffff));
+  c->keepalive_idle_s =
+      static_cast<uint16_t>(idle_ms == 0 ? 0 : std::clamp<uint32_t>(idle_ms / 1000, 1, 0xffff));
   StartKeepalive(c);
 }
 

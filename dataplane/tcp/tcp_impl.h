@@ -100,8 +100,8 @@ class StackImpl {
   bool VerifyChecksum(rte_mbuf* m, uint32_t ihl, uint32_t tcp_len, uint32_t src, uint32_t dst);
 
   // tcp_output.cc
-  rte_mbuf* NewSegment(uint32_t src_ip, uint32_t dst_ip, const TcpHeader& h,
-                       const TcpOptions& o, uint32_t payload_len, uint8_t** payload);
+  rte_mbuf* NewSegment(uint32_t src_ip, uint32_t dst_ip, const TcpHeader& h, const TcpOptions& o,
+                       uint32_t payload_len, uint8_t** payload);
   void FinishSegment(rte_mbuf* m, uint32_t dst_ip);
   void SendAck(Conn* c);
   void SendSynAck(Conn* c, uint32_t tsval);
@@ -176,8 +176,8 @@ class StackImpl {
   uint32_t conns_hwm_ = 0;
   uint32_t conns_used_ = 0;
   uint32_t half_open_ = 0;
-  Conn* free_list_ = nullptr;   // linked through timer.next
-  Conn* dead_list_ = nullptr;   // closed, reaped at the end of the entry point
+  Conn* free_list_ = nullptr;  // linked through timer.next
+  Conn* dead_list_ = nullptr;  // closed, reaped at the end of the entry point
 
   // 4-tuple hash: open addressing, linear probing. Slot = {tag, ref}; ref 0 empty,
   // ref > 0: conn index + 1, bit 31 set: TIME_WAIT index.

@@ -1,9 +1,9 @@
 // Segment arrival (RFC 9293 3.10.7), with RFC 7323 PAWS, RFC 5961 protections, RFC 5681/6582/6675
 // loss recovery triggers, delayed ACKs (RFC 9293 3.8.6.3, RFC 5681 4.2) and the out-of-order
 // queue.
-#include <algorithm>
-
 #include <rte_mbuf.h>
+
+#include <algorithm>
 
 #include "dataplane/tcp/tcp_impl.h"
 
@@ -403,8 +403,7 @@ void StackImpl::ConnInput(Conn* c, Segment& s) {
   c->last_rx_ms = now_ms32_;
   c->probes = 0;
   // SYN-RECEIVED: a retransmitted SYN gets the SYN-ACK again.
-  if (c->state == State::kSynReceived && (f & kSyn) && !(f & kAck) &&
-      s.h.seq + 1 == c->rcv_nxt) {
+  if (c->state == State::kSynReceived && (f & kSyn) && !(f & kAck) && s.h.seq + 1 == c->rcv_nxt) {
     SendSynAck(c, now_ms32_);
     return;
   }
@@ -575,8 +574,8 @@ bool StackImpl::ProcessAck(Conn* c, Segment& s) {
       }
     }
   } else if (ack == c->snd_una) {
-    bool dup = s.len == 0 && !(s.h.flags & (kSyn | kFin)) && wnd == c->snd_wnd &&
-               c->snd_max != c->snd_una;
+    bool dup =
+        s.len == 0 && !(s.h.flags & (kSyn | kFin)) && wnd == c->snd_wnd && c->snd_max != c->snd_una;
     if (dup) {
       ++counters_.dupacks_in;
       if (c->dupacks < 255) ++c->dupacks;
@@ -824,8 +823,8 @@ void StackImpl::TimeWaitInput(TimeWait* tw, Segment& s) {
   ++counters_.drop_time_wait;
   if (f & kRst) return;
   if ((f & kSyn) && !(f & kAck)) {
-    bool newer = (tw->has_ts && s.o.has_ts) ? SeqGt(s.o.ts_val, tw->ts_recent)
-                                            : SeqGt(s.h.seq, tw->rcv_nxt);
+    bool newer =
+        (tw->has_ts && s.o.has_ts) ? SeqGt(s.o.ts_val, tw->ts_recent) : SeqGt(s.h.seq, tw->rcv_nxt);
     if (newer) {
       TimeWaitRemove(tw);
       ++counters_.time_wait_reused;

@@ -2,10 +2,10 @@
 // SACK blocks). Segments are built in fresh mbufs from the stack's pool: IPv4 + TCP headers and,
 // for data, a copy of the payload from the send queue, which keeps the original for
 // retransmission. Checksums are computed in software.
+#include <rte_mbuf.h>
+
 #include <algorithm>
 #include <cstring>
-
-#include <rte_mbuf.h>
 
 #include "dataplane/tcp/tcp_impl.h"
 

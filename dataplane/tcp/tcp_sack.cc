@@ -3,9 +3,9 @@
 // The sender keeps up to three SACKed ranges above snd_una (sorted, merged). When a fourth
 // disjoint range arrives, the highest one is forgotten: that only delays recovery of data above it
 // (it will be resent or re-SACKed), never marks unreceived data as received.
-#include <algorithm>
-
 #include <rte_mbuf.h>
+
+#include <algorithm>
 
 #include "dataplane/tcp/tcp_impl.h"
 
@@ -26,9 +26,8 @@ void StackImpl::SackUpdate(Conn* c, const TcpOptions& o) {
     if (SeqLeq(b.end, b.start)) continue;
     all[n++] = b;
   }
-  std::sort(all, all + n, [](const SackBlock& a, const SackBlock& b) {
-    return SeqLt(a.start, b.start);
-  });
+  std::sort(all, all + n,
+            [](const SackBlock& a, const SackBlock& b) { return SeqLt(a.start, b.start); });
   int out = 0;
   SackBlock merged[3 + kMaxSackBlocks];
   for (int i = 0; i < n; ++i) {

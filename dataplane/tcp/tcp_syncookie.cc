@@ -4,7 +4,8 @@
 // F is SipHash-2-4 under a per-stack random key (RFC 6528 3).
 //
 // SYN cookie (stateless SYN-ACK when the SYN queue is full or always):
-//   ISN = [5 bits: 64-second counter][3 bits: MSS index][24 bits: SipHash(tuple, peer ISN, counter)]
+//   ISN = [5 bits: 64-second counter][3 bits: MSS index][24 bits: SipHash(tuple, peer ISN,
+//   counter)]
 // An ACK is accepted when ack - 1 decodes to the current or the previous counter and the hash
 // matches. Window scale and SACK-permitted cannot live in 32 bits; as Linux does, they ride in the
 // low 6 bits of our TSval when the peer sent timestamps, and are not offered otherwise.

@@ -3,9 +3,11 @@
 // Scale: 1M connections per core need 256 MB of connection state plus 8 bytes per hash slot (at
 // most half full) and 32 bytes per TIME_WAIT entry. The slot array and the TIME_WAIT ring are
 // anonymous mappings touched as they fill, so memory follows the connection count.
+#include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <sys/mman.h>
 
-#include <rte_mbuf.h>
+#include <cstdio>
 
 #include "dataplane/tcp/tcp_impl.h"
 
@@ -30,8 +32,8 @@ inline uint64_t TupleHash(uint64_t seed, uint32_t lip, uint16_t lport, uint32_t 
 }
 
 void* MapZeroed(size_t bytes) {
-  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE,
-                 -1, 0);
+  void* p = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
   return p == MAP_FAILED ? nullptr : p;
 }
 
@@ -62,9 +64,11 @@ absl::Status StackImpl::Init() {
   if (conns_ == nullptr || slots_ == nullptr || tw_ == nullptr) {
     return absl::ResourceExhaustedError("tcp: cannot map connection tables (max_conns too big?)");
   }
-  static const rte_mbuf_dynfield kOooField = {
-      "dp_tcp_ooo_meta", sizeof(OooMeta), alignof(OooMeta), 0};
-  ooo_dynfield_ = rte_mbuf_dynfield_register(&kOooField);
+  rte_mbuf_dynfield field = {};
+  snprintf(field.name, sizeof(field.name), "dp_tcp_ooo_meta");
+  field.size = sizeof(OooMeta);
+  field.align = alignof(OooMeta);
+  ooo_dynfield_ = rte_mbuf_dynfield_register(&field);
   if (ooo_dynfield_ < 0) {
     return absl::InternalError("tcp: cannot register the mbuf dynamic field (EAL not up?)");
   }
@@ -144,8 +148,7 @@ static bool SlotMatches(const StackImpl& s, uint32_t ref, uint32_t lip, uint16_t
            t.remote_port == rport;
   }
   const Conn& c = s.conns_[ref - 1];
-  return c.local_ip == lip && c.remote_ip == rip && c.local_port == lport &&
-         c.remote_port == rport;
+  return c.local_ip == lip && c.remote_ip == rip && c.local_port == lport && c.remote_port == rport;
 }
 
 static void RemoveRef(StackImpl& s, uint32_t lip, uint16_t lport, uint32_t rip, uint16_t rport,

@@ -1,9 +1,9 @@
 // Connection timers on the per-lcore wheel (1 ms ticks). Each connection has one wheel node armed
 // at its earliest deadline (retransmission or persist, delayed ACK, keepalive or FIN_WAIT_2); the
 // node is re-armed lazily: a later deadline leaves it early, and the callback re-arms.
-#include <algorithm>
-
 #include <rte_mbuf.h>
+
+#include <algorithm>
 
 #include "dataplane/tcp/tcp_impl.h"
 
