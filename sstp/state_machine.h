@@ -149,6 +149,15 @@ class Machine {
   // Runs expired timers.
   void OnTimer(absl::Time now);
 
+  // Data plane fast path: when connected() the data plane may strip data packets itself (check
+  // with ReadHeader(): C bit clear, length = packet) instead of calling OnPacket; it then calls
+  // this (once per burst is enough) because any received packet restarts the Hello timer
+  // (MS-SSTP 3.1.2.3). Control packets still go to OnPacket.
+  void NoteDataReceived(absl::Time now) {
+    hello_deadline_ = now + timers_.hello;
+    echo_outstanding_ = false;
+  }
+
  protected:
   Machine(const Timers& timers, Sink* sink, State initial) noexcept
       : timers_(timers), sink_(sink), state_(initial), initial_(initial) {}

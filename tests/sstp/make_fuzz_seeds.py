@@ -75,3 +75,8 @@ w('server_stream', 'session',
 w('server_stream', 'deferred', feed(req + conn) + auth_and_send(lcp_frame) + feed(ipv4))
 w('server_stream', 'timeouts', feed(req) + b'\xff\xff\xff' + feed(abort))
 w('server_stream', 'split', feed(req + lcp + conn, 3))
+
+# fuzz_client_stream: the server's side of a session.
+w('client_stream', 'session', feed(ack + lcp) + auth_and_send(lcp_frame) + feed(ipv4 + echo + disc))
+w('client_stream', 'nak_then_ack', feed(nak + nak + ack) + b'\xff' + feed(abort))
+w('client_stream', 'timeouts', feed(ack) + b'\xfe\xfe\xfe' + feed(echo))

@@ -449,6 +449,16 @@ TEST_F(Session, AnyReceivedPacketRestartsTheHelloTimer) {
   EXPECT_EQ(server_->next_deadline(), now_ + absl::Seconds(60));
 }
 
+TEST_F(Session, DataPlaneFastPathRestartsTheHelloTimer) {
+  Connect();
+  Advance(absl::Seconds(59));
+  server_->NoteDataReceived(now_);
+  EXPECT_EQ(server_->next_deadline(), now_ + absl::Seconds(60));
+  drop_client_to_server_ = true;
+  Advance(absl::Seconds(59));
+  EXPECT_EQ(server_->counters().echo_requests_sent, 0u);
+}
+
 TEST_F(Session, UnansweredEchoAbortsWithoutSendingCallAbort) {
   Connect();
   drop_server_to_client_ = true;
