@@ -91,9 +91,12 @@ absl::Status Client::Init() {
   tc.key_file = opt_.certificate_key;
   tc.ca_file = opt_.ca_file;
   tc.verify_server = opt_.verify_server;
+  tc.anonymous = opt_.anonymous_tls;
+  tc.server_name = opt_.connect_to.host;
   auto ctx = TlsClientContext::Create(tc);
   if (!ctx.ok()) return ctx.status();
   tls_ctx_ = std::move(*ctx);
+  for (const std::string& w : tls_ctx_->warnings()) Say(absl::StrCat("warning: ", w));
   if (!opt_.verify_server) {
     Say("WARNING: --verify-server=no: the server's certificate is not checked; anyone between "
         "you and the server can read and change the tunnel");

@@ -97,6 +97,13 @@ const std::vector<Key>& Keys() {
          o.verify_server = *b;
          return absl::OkStatus();
        }},
+      {"anonymous-tls", true,
+       [](Options& o, absl::string_view v) -> absl::Status {
+         auto b = ParseBool("anonymous-tls", v);
+         if (!b.ok()) return b.status();
+         o.anonymous_tls = *b;
+         return absl::OkStatus();
+       }},
       {"proxy", false,
        [](Options& o, absl::string_view v) -> absl::Status {
          auto hp = ParseHostPort(v, 443);
@@ -659,6 +666,8 @@ the same keys as key=value lines. The command line overrides the file.
   --certificate-key FILE     client private key (PEM)
   --ca-file FILE             trusted CAs (PEM); default: the system's store
   --verify-server=no         do NOT check the server's certificate and name (insecure)
+  --anonymous-tls            TLS without certificates on either side, for a server of ours in
+                             anonymous mode (RouterOS certificate=none; insecure)
   --proxy HOST:PORT          HTTP proxy (CONNECT); --proxy-user, --proxy-password-file or env
                              SSTP_PROXY_PASSWORD for Basic authentication
   --add-default-route        route everything through the tunnel (keeps a host route to the

@@ -64,6 +64,7 @@ struct Options {
   std::string certificate_key;  // PEM file: the key, when not in `certificate`
   std::string ca_file;          // PEM file of trusted CAs; empty: the system's
   bool verify_server = true;    // hostname + chain check; no is explicit and warned about
+  bool anonymous_tls = false;   // INSECURE: no certificates at all (both ends ours)
   HostPort proxy;               // empty host: no proxy (the manual's 0.0.0.0:443)
   std::string proxy_user;
   std::string proxy_password;

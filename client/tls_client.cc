@@ -36,50 +36,31 @@ absl::StatusOr<std::unique_ptr<TlsClientContext>> TlsClientContext::Create(
     const TlsClientConfig& config) {
   std::unique_ptr<TlsClientContext> c(new TlsClientContext());
   c->config_ = config;
-  c->ctx_ = SSL_CTX_new(TLS_client_method());
-  if (c->ctx_ == nullptr) return absl::InternalError("SSL_CTX_new: " + DrainOpenSslErrors());
-  // TLS 1.2 and 1.3, as the concentrator offers (tls/ issue); SSTP servers from Windows 2008 on
-  // speak TLS 1.2.
-  SSL_CTX_set_min_proto_version(c->ctx_, TLS1_2_VERSION);
-  // A server that closes TCP without close_notify has closed all the same (most SSTP servers
-  // do): report it as the end of the connection, not as a TLS error.
-  SSL_CTX_set_options(
-      c->ctx_, SSL_OP_NO_COMPRESSION | SSL_OP_NO_RENEGOTIATION | SSL_OP_IGNORE_UNEXPECTED_EOF);
-  SSL_CTX_set_mode(c->ctx_, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (config.verify_server) {
-    if (!config.ca_file.empty()) {
-      if (SSL_CTX_load_verify_locations(c->ctx_, config.ca_file.c_str(), nullptr) != 1) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("ca-file ", config.ca_file, ": cannot load: ", DrainOpenSslErrors()));
-      }
-    } else if (SSL_CTX_set_default_verify_paths(c->ctx_) != 1) {
-      return absl::InternalError("cannot load the system's CA store: " + DrainOpenSslErrors());
-    }
-    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_PEER, nullptr);
-  } else {
-    SSL_CTX_set_verify(c->ctx_, SSL_VERIFY_NONE, nullptr);
-  }
-  if (!config.certificate_file.empty()) {
-    const std::string& key = config.key_file.empty() ? config.certificate_file : config.key_file;
-    if (SSL_CTX_use_certificate_chain_file(c->ctx_, config.certificate_file.c_str()) != 1) {
-      return absl::InvalidArgumentError(absl::StrCat("certificate ", config.certificate_file,
-                                                     ": cannot load: ", DrainOpenSslErrors()));
-    }
-    if (SSL_CTX_use_PrivateKey_file(c->ctx_, key.c_str(), SSL_FILETYPE_PEM) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("certificate key ", key, ": cannot load: ", DrainOpenSslErrors()));
-    }
-    if (SSL_CTX_check_private_key(c->ctx_) != 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("certificate key ", key, " does not match ", config.certificate_file));
-    }
-  }
+  auto lc = tls::LcoreCrypto::Create();
+  if (!lc.ok()) return lc.status();
+  c->lc_ = std::move(*lc);
+  tls::TlsConfig tc;
+  tc.role = tls::Role::kClient;
+  tc.certificate_file = config.certificate_file;
+  tc.private_key_file = config.key_file;
+  tc.ca_file = config.verify_server ? config.ca_file : "";
+  tc.server_name = config.server_name;
+  tc.verify_server_certificate = config.verify_server && !config.anonymous;
+  tc.verify_hostname = config.verify_server && !config.anonymous;
+  tc.anonymous = config.anonymous;
+  auto ctx = tls::TlsContext::Create(*c->lc_, tc, absl::Now());
+  if (!ctx.ok()) return ctx.status();
+  c->ctx_ = std::move(*ctx);
+  SSL_CTX* s = c->ctx_->ssl_ctx();
+  // The context is made for memory BIOs and a handover; on a socket we also want partial writes
+  // from a buffer that may move, and a server that closes TCP without close_notify (most SSTP
+  // servers do) to read as the end of the connection rather than a TLS error.
+  SSL_CTX_set_mode(s, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  SSL_CTX_set_options(s, SSL_OP_IGNORE_UNEXPECTED_EOF);
   return c;
 }
 
-TlsClientContext::~TlsClientContext() {
-  if (ctx_ != nullptr) SSL_CTX_free(ctx_);
-}
+TlsClientContext::~TlsClientContext() = default;
 
 absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Create(
     TlsClientContext& ctx, int fd, const std::string& server_name) {
@@ -88,7 +69,8 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Create(
   if (c->ssl_ == nullptr) return absl::InternalError("SSL_new: " + DrainOpenSslErrors());
   SSL_set_fd(c->ssl_, fd);
   SSL_set_connect_state(c->ssl_);
-  c->verify_ = ctx.config().verify_server;
+  c->verify_ = ctx.config().verify_server && !ctx.config().anonymous;
+  c->anonymous_ = ctx.config().anonymous;
   c->server_name_ = server_name;
   bool ip = IsIpLiteral(server_name);
   // RFC 6066 3: SNI carries host names only, never addresses.
@@ -141,6 +123,10 @@ absl::StatusOr<IoWait> TlsConnection::Handshake() {
     established_ = true;
     X509* cert = SSL_get1_peer_certificate(ssl_);
     if (cert == nullptr) {
+      if (anonymous_) {
+        subject_ = "(anonymous)";
+        return IoWait::kNone;
+      }
       return absl::PermissionDeniedError("server sent no certificate");
     }
     // MS-SSTP 2.2.7 / 3.2.5.2: the hash is over the DER encoding of the server's certificate.

@@ -1,8 +1,10 @@
-// TLS for the client's kernel socket. OpenSSL drives the handshake and the record layer directly
-// on the socket (SSL_set_fd): a single laptop tunnel does not need the data plane's ipsec-mb record
-// layer, and this keeps the client free of DPDK. What SSTP needs from TLS is here: server
-// verification (chain to --ca-file or the system store, and the name given in --connect-to),
-// the client certificate, and the hashes of the server's leaf certificate for the crypto binding
+// TLS for the client's kernel socket. The context is the project's tls::TlsContext in the client
+// role (the same versions, suites, certificate loading and verification policy as the
+// concentrator; its anonymous mode for "both ends are ours"). OpenSSL then drives the handshake
+// and the record layer directly on the socket (SSL_set_fd): one laptop tunnel does not need the
+// data plane's ipsec-mb record layer and key handover. What SSTP needs from TLS is here: server
+// verification (chain to --ca-file or the system store, and the name given in --connect-to), the
+// client certificate, and the hashes of the server's leaf certificate for the crypto binding
 // (MS-SSTP 3.2.5.2: CERT_HASH over the DER certificate).
 #ifndef CLIENT_TLS_CLIENT_H_
 #define CLIENT_TLS_CLIENT_H_
@@ -18,6 +20,8 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/types/span.h"
+#include "tls/context.h"
+#include "tls/lcore_crypto.h"
 
 namespace client {
 
@@ -26,6 +30,10 @@ struct TlsClientConfig {
   std::string key_file;          // its key; empty: in certificate_file
   std::string ca_file;           // empty: the system's default store
   bool verify_server = true;
+  // INSECURE: TLS 1.2 anonymous Diffie-Hellman, no certificates (RouterOS certificate=none on
+  // both ends). The crypto binding then hashes no certificate (zeros).
+  bool anonymous = false;
+  std::string server_name;  // checked against the certificate (tls::TlsConfig::server_name)
 };
 
 // One SSL_CTX for all connections of the program.
@@ -33,12 +41,15 @@ class TlsClientContext {
  public:
   static absl::StatusOr<std::unique_ptr<TlsClientContext>> Create(const TlsClientConfig& config);
   ~TlsClientContext();
-  SSL_CTX* get() const { return ctx_; }
+  SSL_CTX* get() const { return ctx_->ssl_ctx(); }
   const TlsClientConfig& config() const { return config_; }
+  // What tls::TlsContext thinks the user should know (verification off, anonymous mode, ...).
+  const std::vector<std::string>& warnings() const { return ctx_->warnings(); }
 
  private:
   TlsClientContext() = default;
-  SSL_CTX* ctx_ = nullptr;
+  std::unique_ptr<tls::LcoreCrypto> lc_;
+  std::unique_ptr<tls::TlsContext> ctx_;
   TlsClientConfig config_;
 };
 
@@ -79,6 +90,7 @@ class TlsConnection {
   SSL* ssl_ = nullptr;
   bool established_ = false;
   bool verify_ = true;
+  bool anonymous_ = false;
   std::string server_name_;
   std::array<uint8_t, 20> sha1_{};
   std::array<uint8_t, 32> sha256_{};

@@ -35,8 +35,9 @@ struct Output : client::EngineOutput {
 
 void AppendData(std::vector<uint8_t>& out, uint16_t proto, const std::vector<uint8_t>& cp) {
   size_t len = 4 + 4 + cp.size();
-  out.insert(out.end(), {0x10, 0x00, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len),
-                         0xff, 0x03, static_cast<uint8_t>(proto >> 8), static_cast<uint8_t>(proto)});
+  out.insert(out.end(),
+             {0x10, 0x00, static_cast<uint8_t>(len >> 8), static_cast<uint8_t>(len), 0xff, 0x03,
+              static_cast<uint8_t>(proto >> 8), static_cast<uint8_t>(proto)});
   out.insert(out.end(), cp.begin(), cp.end());
 }
 

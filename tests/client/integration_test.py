@@ -392,6 +392,23 @@ def test_certificate_checks():
     stop(p)
 
 
+def test_anonymous_tls():
+    subprocess.run(['openssl', 'genpkey', '-genparam', '-algorithm', 'DH', '-pkeyopt',
+                    'dh_param:ffdhe2048', '-out', f'{WORK}/dh.pem'], check=True, capture_output=True)
+    topology()
+    _, slog = server('--anonymous-dh', f'{WORK}/dh.pem')
+    # Without the explicit option the client refuses a server without a certificate.
+    p, clog = client('--once')
+    p.wait(WAIT)
+    check(p.returncode == 1, f'refused by default: {read(clog)}')
+    p, clog = client('--anonymous-tls')
+    wait_connected()
+    check(ping(), 'ping over anonymous TLS')
+    check('binding=ok' in read(slog), read(slog))
+    check(re.search(r'warning: .*anonymous', read(clog), re.I), read(clog))
+    stop(p)
+
+
 def test_client_certificate():
     topology()
     server('--client-ca', f'{WORK}/ca.pem')

@@ -107,7 +107,8 @@ TEST_F(OptionsTest, EveryKeyOnTheCommandLine) {
                   "500ms",
                   "--reconnect-max-interval",
                   "1m",
-                  "--once"});
+                  "--once",
+                  "--anonymous-tls"});
   ASSERT_TRUE(o.ok()) << o.status();
   EXPECT_EQ(o->connect_to.ToString(), "vpn.example.net:8443");
   EXPECT_EQ(o->password, "p w");
@@ -136,6 +137,7 @@ TEST_F(OptionsTest, EveryKeyOnTheCommandLine) {
   EXPECT_EQ(o->reconnect_min, absl::Milliseconds(500));
   EXPECT_EQ(o->reconnect_max, absl::Minutes(1));
   EXPECT_TRUE(o->once);
+  EXPECT_TRUE(o->anonymous_tls);
 }
 
 TEST_F(OptionsTest, ConfigFileWithManualPropertyNames) {

@@ -600,15 +600,23 @@ class Server:
         self.args = args
         self.log = Log(args.log)
         self.ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-        self.ctx.load_cert_chain(args.cert, args.key)
+        if args.anonymous_dh:
+            # Anonymous Diffie-Hellman, no certificate: what RouterOS does with certificate=none
+            # on both ends. The crypto binding then hashes no certificate: zeros.
+            self.ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+            self.ctx.set_ciphers('ADH-AES128-GCM-SHA256:ADH-AES256-GCM-SHA384:@SECLEVEL=0')
+            self.ctx.load_dh_params(args.anonymous_dh)
+            self.sha1 = self.sha256 = bytes(32)
+        else:
+            self.ctx.load_cert_chain(args.cert, args.key)
+            with open(args.cert, 'rb') as f:
+                pem = f.read().decode()
+            der = ssl.PEM_cert_to_DER_cert(pem[:pem.index('-----END CERTIFICATE-----') + 25])
+            self.sha1 = hashlib.sha1(der).digest() + bytes(12)
+            self.sha256 = hashlib.sha256(der).digest()
         if args.client_ca:
             self.ctx.load_verify_locations(args.client_ca)
             self.ctx.verify_mode = ssl.CERT_REQUIRED
-        with open(args.cert, 'rb') as f:
-            pem = f.read().decode()
-        der = ssl.PEM_cert_to_DER_cert(pem[:pem.index('-----END CERTIFICATE-----') + 25])
-        self.sha1 = hashlib.sha1(der).digest() + bytes(12)
-        self.sha256 = hashlib.sha256(der).digest()
         self.scenarios = args.scenario.split(',')
         for s in self.scenarios:
             if s not in SCENARIOS:
@@ -664,6 +672,8 @@ def main():
     ap.add_argument('--cert', required=True)
     ap.add_argument('--key', required=True)
     ap.add_argument('--client-ca', default='', help='require a client certificate from this CA')
+    ap.add_argument('--anonymous-dh', default='',
+                    help='DH parameters file: anonymous TLS 1.2 without a certificate')
     ap.add_argument('--scenario', default='normal')
     ap.add_argument('--auth', default='mschap2', choices=['pap', 'chap', 'mschap2'])
     ap.add_argument('--allow-auth', default='pap,chap,mschap2',
