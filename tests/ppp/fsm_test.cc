@@ -314,6 +314,7 @@ TEST(FsmTableTest, EveryTransitionOfRfc1661Section4) {
       {S::kStopping, Ev::kRca, S::kStopping, {}, {}},
       {S::kReqSent, Ev::kRca, S::kAckRcvd, {}, {}},
       {S::kAckSent, Ev::kRca, S::kOpened, {}, {L::kUp}},
+      {S::kOpened, Ev::kRca, S::kReqSent, {CR}, {L::kDown}},
       // RCN
       {S::kClosed, Ev::kRcn, S::kClosed, {TA}, {}},
       {S::kStopped, Ev::kRcn, S::kStopped, {TA}, {}},
@@ -321,6 +322,7 @@ TEST(FsmTableTest, EveryTransitionOfRfc1661Section4) {
       {S::kStopping, Ev::kRcn, S::kStopping, {}, {}},
       {S::kReqSent, Ev::kRcn, S::kReqSent, {CR}, {}},
       {S::kAckSent, Ev::kRcn, S::kAckSent, {CR}, {}},
+      {S::kOpened, Ev::kRcn, S::kReqSent, {CR}, {L::kDown}},
       // RTR
       {S::kClosed, Ev::kRtr, S::kClosed, {TA}, {}},
       {S::kStopped, Ev::kRtr, S::kStopped, {TA}, {}},

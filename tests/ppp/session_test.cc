@@ -561,6 +561,66 @@ TEST(SessionTest, LoopedBackLinkTerminates) {
   EXPECT_EQ(st->reason, TerminateReason::kLoopback);
 }
 
+// Retransmission paths: the first copy of each kind of request is lost; the restart timers
+// recover and the session still comes up, each phase one restart period (3 s) later.
+TEST(SessionTimeoutTest, LostFirstRequestsAreRetransmitted) {
+  struct Case {
+    uint16_t protocol;
+    bool from_server;
+  };
+  for (Case c : {Case{kProtocolLcp, true}, Case{kProtocolLcp, false}, Case{kProtocolChap, true},
+                 Case{kProtocolIpcp, true}, Case{kProtocolIpcp, false}}) {
+    TestPolicy policy;
+    Session server(ServerConfig(&policy, {AuthMethod::kMsChapV2}));
+    Session client(ClientConfig({AuthMethod::kMsChapV2}));
+    Wire w(server, client);
+    int dropped = 0;
+    w.pass = [&](bool from_server, const std::vector<uint8_t>& f) {
+      absl::StatusOr<FrameView> v = ParseFrame(f);
+      if (dropped == 0 && from_server == c.from_server && v->protocol == c.protocol &&
+          v->information[0] == 1) {
+        ++dropped;
+        return false;
+      }
+      return true;
+    };
+    absl::Time t0 = w.now;
+    w.Start();
+    EXPECT_EQ(Find(w.server_events, Type::kNetworkUp), nullptr) << ProtocolName(c.protocol);
+    w.Run(absl::Seconds(3));
+    EXPECT_EQ(dropped, 1);
+    ASSERT_NE(Find(w.server_events, Type::kNetworkUp), nullptr)
+        << ProtocolName(c.protocol) << " from server " << c.from_server;
+    ASSERT_NE(Find(w.client_events, Type::kNetworkUp), nullptr);
+    EXPECT_EQ(w.now - t0, absl::Seconds(3));
+  }
+}
+
+TEST(SessionTest, PeerRenegotiatesLcpAndTheLinkAuthenticatesAgain) {
+  TestPolicy policy;
+  Session server(ServerConfig(&policy, {AuthMethod::kMsChapV2}));
+  Session client(ClientConfig({AuthMethod::kMsChapV2}));
+  Wire w(server, client);
+  w.Start();
+  ASSERT_NE(Find(w.server_events, Type::kNetworkUp), nullptr);
+  w.server_events.clear();
+  w.client_events.clear();
+  // The client restarts LCP (a fresh Configure-Request in Opened, RFC 1661 table: tld, scr).
+  std::vector<uint8_t> cr = {0xFF, 0x03, 0xC0, 0x21, 0x01, 0x77, 0x00,
+                             0x0A, 0x05, 0x06, 0x01, 0x02, 0x03, 0x04};
+  ASSERT_TRUE(server.ReceiveFrame(cr, w.now).ok());
+  w.Collect();
+  ASSERT_NE(Find(w.server_events, Type::kLcpDown), nullptr);
+  ASSERT_NE(Find(w.server_events, Type::kNetworkDown), nullptr);
+  EXPECT_EQ(server.phase(), Phase::kEstablish);
+  // The client's own LCP follows (it sees our new request), then everything runs again.
+  w.Run(absl::Seconds(10));
+  EXPECT_NE(Find(w.server_events, Type::kAuthenticated), nullptr);
+  EXPECT_NE(Find(w.server_events, Type::kNetworkUp), nullptr);
+  EXPECT_EQ(policy.lookups.size(), 2u);
+  EXPECT_FALSE(server.terminated());
+}
+
 TEST(SessionTest, CreateValidatesConfig) {
   SessionConfig c;
   EXPECT_FALSE(Session::Create(c).ok());  // server without policy
