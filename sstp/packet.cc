@@ -278,10 +278,9 @@ absl::StatusOr<Packet> ParsePacket(absl::Span<const uint8_t> bytes, ParseError* 
         break;
       }
       case AttributeId::kStatusInfo: {  // 2.2.8: Length = AttribValue + 12
-        if (alen < kStatusInfoMinLength || alen > kStatusInfoMinLength + kStatusInfoMaxValue) {
-          return Invalid(
-              error, StatusCode::kInvalidAttribValueLength, id,
-              absl::StrFormat("%s: Status Info length %d is outside 12..76", msg_name, alen));
+        if (alen < kStatusInfoMinLength) {
+          return Invalid(error, StatusCode::kInvalidAttribValueLength, id,
+                         absl::StrFormat("%s: Status Info length %d is below 12", msg_name, alen));
         }
         const uint8_t about = a[7];
         if (about > static_cast<uint8_t>(AttributeId::kCryptoBindingRequest)) {
@@ -298,7 +297,10 @@ absl::StatusOr<Packet> ParsePacket(absl::Span<const uint8_t> bytes, ParseError* 
           StatusInfo& s = m.status_infos[m.status_info_count++];
           s.attrib_id = static_cast<AttributeId>(about);
           s.status = static_cast<StatusCode>(status);
-          s.value_length = static_cast<uint8_t>(alen - kStatusInfoMinLength);
+          // AttribValue echoes the refused attribute; a peer may echo one longer than we keep
+          // (a 104-byte Crypto Binding): keep the first kStatusInfoMaxValue bytes.
+          s.value_length =
+              static_cast<uint8_t>(std::min(alen - kStatusInfoMinLength, kStatusInfoMaxValue));
           std::memcpy(s.value.data(), a + 12, s.value_length);
         }
         break;

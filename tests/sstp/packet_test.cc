@@ -267,18 +267,21 @@ TEST(PacketValidation, FixedAttributeLengths) {
   conn[3] = 108;
   conn[11] = 100;
   EXPECT_EQ(MustFail(conn).status, StatusCode::kInvalidAttribValueLength);
-  // Status Info of 11 bytes and of 12 + 65.
+  // Status Info of 11 bytes.
   std::vector<uint8_t> abort = Bytes(EncodeCallAbort(AttributeId::kNoError, StatusCode::kNoError));
   std::vector<uint8_t> short_si = abort;
   short_si.pop_back();
   short_si[3] = 19;
   short_si[11] = 11;
   EXPECT_EQ(MustFail(short_si).status, StatusCode::kInvalidAttribValueLength);
+  // A longer AttribValue (a peer echoing a whole 104-byte Crypto Binding) is accepted; the first
+  // 64 bytes are kept.
   std::vector<uint8_t> long_si = abort;
-  long_si.insert(long_si.end(), 65, 0);
+  long_si.insert(long_si.end(), 104, 0xAB);
   long_si[3] = static_cast<uint8_t>(long_si.size());
-  long_si[11] = 12 + 65;
-  EXPECT_EQ(MustFail(long_si).status, StatusCode::kInvalidAttribValueLength);
+  long_si[11] = 12 + 104;
+  const Packet p = MustParse(long_si);
+  EXPECT_EQ(p.message.first_status()->value_length, kStatusInfoMaxValue);
 }
 
 TEST(PacketValidation, StatusInfoContents) {
