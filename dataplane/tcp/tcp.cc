@@ -268,10 +268,13 @@ void StackImpl::Consumed(Conn* c, uint32_t bytes, uint64_t now_ns) {
   c->rcv_unread -= std::min(bytes, c->rcv_unread);
   if (c->state == State::kEstablished || c->state == State::kFinWait1 ||
       c->state == State::kFinWait2) {
-    // Window update when the window grows by min(rcv_buf/2, MSS) (RFC 9293 3.8.6.2.2).
+    // Window update once the advertised window has nearly closed (below a quarter of the buffer
+    // and four segments) and can at least double; otherwise arriving data carries the update.
+    // RFC 9293 3.8.6.2.2 receiver SWS avoidance.
     uint32_t cur = SeqGt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
     uint32_t avail = RcvWindowAvail(c);
-    if (avail >= cur + std::min<uint32_t>(cfg_.rcv_buf / 2, cfg_.mss) && cur < cfg_.rcv_buf / 2) {
+    if (cur < std::min<uint32_t>(cfg_.rcv_buf / 4, 4u * cfg_.mss) && avail >= 2 * cur &&
+        avail >= cur + std::min<uint32_t>(cfg_.rcv_buf / 2, cfg_.mss)) {
       ScheduleAck(c);
     }
   }

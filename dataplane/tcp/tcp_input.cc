@@ -413,6 +413,11 @@ void StackImpl::ConnInput(Conn* c, Segment& s) {
     ScheduleAck(c);
     return;
   }
+  // RFC 5961 4.2: any SYN in a synchronized state, in window or not, gets a challenge ACK.
+  if ((f & kSyn) && !(f & kRst) && c->state != State::kSynReceived) {
+    ChallengeAck(c);
+    return;
+  }
   // RFC 9293 3.10.7.4 first: is the sequence number acceptable?
   uint32_t rcv_wnd = SeqGt(c->rcv_adv, c->rcv_nxt) ? c->rcv_adv - c->rcv_nxt : 0;
   uint32_t seq = s.h.seq;
