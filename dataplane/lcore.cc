@@ -173,7 +173,6 @@ bool WorkerRunOnce(Worker* w) {
   if (w->tcp != nullptr) {
     w->tcp->EndBurst(w->now_ns);
     if (w->now_ns >= w->tcp->NextTimerNs()) w->tcp->OnTimer(w->now_ns);
-    ServicesPoll(w);
   }
 #endif
   if (net->hooks.worker_poll != nullptr) net->hooks.worker_poll(w, w->now_ns, net->hooks.ctx);

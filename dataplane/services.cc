@@ -274,11 +274,10 @@ void ServicesStart(Worker* w) {
   }
 }
 
-void ServicesPoll(Worker* w) {}
-
 void ServicesStop(Worker* w) {
-  // The stack (destroyed right after) calls OnClosed(kShutdown) on each connection; the handlers
-  // must outlive it, so Services is freed in WorkerFinish after the stack.
+  // No new connections while shutting down. The stack (destroyed right after) calls
+  // OnClosed(kShutdown) on each open one, so the handlers are freed later (ServicesFree).
+  for (const ServiceConfig& sc : w->net->cfg.services) (void)w->tcp->Unlisten(0, sc.port);
 }
 
 void ServicesFree(Worker* w) {

@@ -12,7 +12,6 @@ namespace dp {
 struct Worker;
 
 void ServicesStart(Worker* w);  // Listen on the worker's stack; worker 0 opens the --connects
-void ServicesPoll(Worker* w);   // bounded per-iteration work
 void ServicesStop(Worker* w);
 void ServicesFree(Worker* w);  // after the TCP stack is destroyed
 

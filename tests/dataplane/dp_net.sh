@@ -66,9 +66,23 @@ stop_dp
 log "two worker lcores (af_packet fanout, per-lcore ARP tables kept in step)"
 ip -n "$K1_NS" neigh flush dev k1
 ip -n "$K2_NS" neigh flush dev k2
-start_dp --lcores 0-1 --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 --arp proxy-arp \
-  --port net_af_packet1,iface=dp1 --address 198.18.2.1/24 --mtu 1400
+# This run reads its ports from a config file (the same keys as the options).
+cat >"$WORK/dp.conf" <<'CONF'
+lcores 0-1
+port net_af_packet0,iface=dp0
+  address 198.18.0.1/24
+  arp proxy-arp          # answer for 198.18.2.0/24 on this link
+port net_af_packet1,iface=dp1
+  address 198.18.2.1/24
+  mtu 1400
+CONF
+start_dp --config "$WORK/dp.conf"
 run_checks
+log "SIGUSR1 prints the counters"
+kill -USR1 "$DP_PID"
+sleep 0.5
+grep -q "^-- total" "$WORK/dp.log" || fail "no counter dump on SIGUSR1"
+grep -q "^icmp_echo_reply_out" "$WORK/dp.log" || fail "counter dump lacks icmp_echo_reply_out"
 stop_dp
 
 log "other virtual ports: af_xdp on the same veth, and a tap device"
