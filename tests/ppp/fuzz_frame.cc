@@ -15,10 +15,10 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!v.ok()) return 0;
   if (h->protocol != v->protocol || h->header_length + v->information.size() != size) abort();
   // Re-encoding in the form it arrived gives the same bytes back.
-  std::vector<uint8_t> again = ppp::EncodeFrame(
-      v->protocol, v->information,
-      {.address_control_compression = !v->had_address_control,
-       .protocol_compression = v->protocol_compressed});
+  std::vector<uint8_t> again =
+      ppp::EncodeFrame(v->protocol, v->information,
+                       {.address_control_compression = !v->had_address_control,
+                        .protocol_compression = v->protocol_compressed});
   if (v->protocol != ppp::kProtocolLcp || v->had_address_control) {
     if (again != std::vector<uint8_t>(data, data + size)) abort();
   }

@@ -113,6 +113,15 @@ write("lcp", "pppd_nak", len8(PPPD_LCP_CR, LCP_NAK_PAP, PPPD_LCP_CR, timer_betwe
 write("ncp", "ipcp_windows", len8(IPCP_WIN, IPCP_ACK, packet(1, 7, opt(3, bytes([198, 18, 0, 10])))))
 write("ncp", "ipv6cp_bcp", len8(IPV6CP_CR, BCP_CR, timer_between=True))
 
+# fuzz_session commands: ack the server's last Configure-Request of LCP / IPCP / IPV6CP / BCP.
+ACK_LCP, ACK_IPCP, ACK_IPV6CP, ACK_BCP = (b"\x00\x01" + bytes([i]) for i in range(4))
+write("session", "windows_pap_ipcp",
+      len16(FRAMES["win_lcp_cr"], ff03(0xC021, WIN_LCP_CR2)) + ACK_LCP +
+      len16(ff03(0xC023, packet(1, 1, b"\x05alice\x06s3cret")), FRAMES["ipcp_win"]) + ACK_IPCP +
+      ACK_IPV6CP + ACK_BCP + len16(FRAMES["ipv6cp"], FRAMES["bcp"]) +
+      len16(ff03(0x8021, packet(1, 9, opt(3, bytes([198, 18, 0, 10])) +
+                                opt(129, bytes([198, 18, 0, 53])))),
+            ff03(0x0021, b"\x45" + bytes(19)), ff03(0xC021, LCP_ECHO), ff03(0xC021, LCP_TERM)))
 write("session", "windows_mschapv2", len16(FRAMES["win_lcp_cr"], ff03(0xC021, WIN_LCP_CR2),
                                            ff03(0xC021, LCP_ACK_MSCHAP2), FRAMES["chap_v2"],
                                            FRAMES["ipcp_win"], b""))
