@@ -139,6 +139,13 @@ std::string BuildClientRequest(absl::string_view host, absl::string_view correla
                       "SSTPCORRELATIONID: ", correlation_id, "\r\n\r\n");
 }
 
+std::string BuildProxyConnectRequest(absl::string_view host, uint16_t port) {
+  const bool v6 = host.find(':') != absl::string_view::npos && host.front() != '[';
+  const std::string authority =
+      v6 ? absl::StrCat("[", host, "]:", port) : absl::StrCat(host, ":", port);
+  return absl::StrCat("CONNECT ", authority, " HTTP/1.1\r\nHost: ", authority, "\r\n\r\n");
+}
+
 std::string BuildServerReply(absl::string_view server, absl::string_view date) {
   // Windows (Microsoft-HTTPAPI) answers "HTTP/1.1 200" without a reason phrase; clients expect
   // exactly the status code.

@@ -27,6 +27,11 @@ std::string FormatCorrelationId(absl::Span<const uint8_t> random16);
 // Client request. `correlation_id` is sent as given (Windows sends "{GUID}").
 std::string BuildClientRequest(absl::string_view host, absl::string_view correlation_id);
 
+// HTTP proxy tunnel (RouterOS sstp-client `proxy=`): "CONNECT host:port HTTP/1.1" (RFC 9110
+// 9.3.6); an IPv6 literal is bracketed. The proxy's answer is read with HttpResponseParser (200
+// completes), then TLS to the SSTP server starts inside the tunnel.
+std::string BuildProxyConnectRequest(absl::string_view host, uint16_t port);
+
 // Server success reply, one buffer, at most 7 headers (the Linux sstp-client parses at most 7):
 // "HTTP/1.1 200", Content-Length: 18446744073709551615, then Server and Date when non-empty.
 // The library reads no clock: the caller formats `date` (RFC 7231 IMF-fixdate) if it wants one.

@@ -358,19 +358,23 @@ void Machine::OnTimer(absl::Time now) {
     }
   }
   if (connected() && now >= hello_deadline_) {
-    if (!echo_outstanding_) {
-      // MS-SSTP 3.1.2.3: Hello timer expired: send ECHO_REQUEST, wait one more interval.
-      echo_outstanding_ = true;
-      ++counters_.echo_requests_sent;
-      Send(EncodeEchoRequest());
-      hello_deadline_ = now + timers_.hello;
-    } else {
-      // "...it MUST abort the connection without sending a Call Abort packet."
+    if (echo_outstanding_ && now >= echo_dead_at_) {
+      // MS-SSTP 3.1.2.3: no answer within the next interval: "it MUST abort the connection
+      // without sending a Call Abort packet."
       Emit(EventType::kAborted, false, StatusCode::kNoError,
            absl::StrCat("peer silent for ", absl::FormatDuration(timers_.hello * 2),
                         " (no answer to ECHO_REQUEST): dead peer"));
       Close(now);
+      return;
     }
+    if (!echo_outstanding_) {
+      // MS-SSTP 3.1.2.3: Hello timer expired: send ECHO_REQUEST, wait one more interval.
+      echo_outstanding_ = true;
+      echo_dead_at_ = now + timers_.hello;
+    }
+    ++counters_.echo_requests_sent;
+    Send(EncodeEchoRequest());
+    hello_deadline_ = std::min(now + timers_.echo_retransmit, echo_dead_at_);
   }
 }
 

@@ -50,6 +50,10 @@ struct Timers {
   // Hello (keepalive) interval: RouterOS keepalive-timeout. absl::InfiniteDuration() disables
   // echo and the dead-peer abort.
   absl::Duration hello = absl::Seconds(60);
+  // After the first ECHO_REQUEST, resend one every echo_retransmit until the peer answers or a
+  // second hello interval has passed (then the call is dead). MS-SSTP sends a single echo
+  // (infinite, the default); RouterOS sends one every second (absl::Seconds(1)).
+  absl::Duration echo_retransmit = absl::InfiniteDuration();
   absl::Duration abort_1 = absl::Seconds(3);
   absl::Duration abort_2 = absl::Seconds(1);
   absl::Duration disconnect_1 = absl::Seconds(5);
@@ -195,6 +199,7 @@ class Machine {
   absl::Time deadline_ = absl::InfiniteFuture();  // negotiation / abort / disconnect timer
   absl::Time hello_deadline_ = absl::InfiniteFuture();
   bool echo_outstanding_ = false;
+  absl::Time echo_dead_at_ = absl::InfiniteFuture();  // no answer by then: dead peer
   Counters counters_;
 };
 

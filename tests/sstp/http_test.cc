@@ -151,6 +151,19 @@ TEST(HttpRequest, BuiltClientRequestParsesBack) {
   EXPECT_EQ(p.correlation_id(), "{ABC}");
 }
 
+TEST(HttpRequest, ProxyConnect) {
+  EXPECT_EQ(BuildProxyConnectRequest("vpn.example.test", 443),
+            "CONNECT vpn.example.test:443 HTTP/1.1\r\nHost: vpn.example.test:443\r\n\r\n");
+  EXPECT_EQ(BuildProxyConnectRequest("2001:db8::1", 443),
+            "CONNECT [2001:db8::1]:443 HTTP/1.1\r\nHost: [2001:db8::1]:443\r\n\r\n");
+  HttpResponseParser p;
+  EXPECT_EQ(p.Feed("HTTP/1.1 200 Connection established\r\nProxy-Agent: squid\r\n\r\n"),
+            HttpParse::kComplete);
+  HttpResponseParser denied;
+  EXPECT_EQ(denied.Feed("HTTP/1.1 407 Proxy Authentication Required\r\n\r\n"), HttpParse::kError);
+  EXPECT_EQ(denied.status_code(), 407);
+}
+
 TEST(HttpRequest, CorrelationIdFormat) {
   const uint8_t r[16] = {0x5b, 0x3f, 0x4f, 0x2a, 0x7a, 0x40, 0x4b, 0x11,
                          0x9e, 0x55, 0x0c, 0x8d, 0x1f, 0x1e, 0x2a, 0x33};

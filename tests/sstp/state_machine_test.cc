@@ -486,6 +486,29 @@ TEST_F(Session, KeepaliveIntervalIsConfigurable) {
   EXPECT_TRUE(server_->closed());
 }
 
+TEST_F(Session, RouterOsStyleKeepaliveResendsEchoEverySecond) {
+  server_config_.timers.hello = absl::Seconds(10);
+  server_config_.timers.echo_retransmit = absl::Seconds(1);
+  Connect();
+  drop_client_to_server_ = true;
+  drop_server_to_client_ = true;
+  Advance(absl::Seconds(10));
+  EXPECT_EQ(server_->counters().echo_requests_sent, 1u);
+  Advance(absl::Seconds(5));
+  EXPECT_EQ(server_->counters().echo_requests_sent, 6u);
+  EXPECT_TRUE(server_->connected());
+  // The peer answers one: the call stays up and the hello interval starts over.
+  drop_client_to_server_ = false;
+  server_->OnPacket(now_, EncodeEchoResponse().span());
+  EXPECT_EQ(server_->next_deadline(), now_ + absl::Seconds(10));
+  drop_client_to_server_ = true;
+  // Silent again: dead after 2 x keepalive-timeout.
+  Advance(absl::Seconds(19));
+  EXPECT_TRUE(server_->connected());
+  Advance(absl::Seconds(1));
+  EXPECT_TRUE(server_->closed());
+}
+
 TEST_F(Session, KeepaliveDisabled) {
   server_config_.timers.hello = absl::InfiniteDuration();
   client_config_.timers.hello = absl::InfiniteDuration();
