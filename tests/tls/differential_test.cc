@@ -158,7 +158,7 @@ TEST_P(Differential, RandomSizesBothDirections) {
 
     // us -> OpenSSL.
     std::vector<uint8_t> rec(c.rs.overhead() + size);
-    std::memcpy(rec.data() + c.rs.header_len(), data.data(), size);
+    if (size > 0) std::memcpy(rec.data() + c.rs.header_len(), data.data(), size);
     auto segs = tls_test::RandomSplit(absl::MakeSpan(rec), 1 + rng() % 6, rng());
     ASSERT_TRUE(c.rs.Seal(*lc_, tls::ContentType::kApplicationData, segs).ok());
     c.peer->Push(rec);
