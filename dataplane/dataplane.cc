@@ -181,7 +181,7 @@ Counters TotalCounters(const Net& net) {
 
 namespace {
 
-[[maybe_unused]] std::string TcpCountersJson(const tcp::StackCounters& c) {
+std::string TcpCountersJson(const tcp::StackCounters& c) {
   std::string out = "{";
   bool first = true;
 #define TCP_COUNTER(name, desc)                                                   \
@@ -204,11 +204,9 @@ std::string StatsJson(const Net& net) {
                     ", \"counters\": ", CountersJson(w->c));
     // The stack's counters are plain fields updated by the worker; reading them here is a
     // monitoring snapshot (relaxed loads), never used for decisions.
-#ifndef DP_WITHOUT_TCP
     if (__atomic_load_n(&w->started, __ATOMIC_ACQUIRE) && w->tcp != nullptr) {
       absl::StrAppend(&out, ", \"tcp\": ", TcpCountersJson(w->tcp->counters()));
     }
-#endif
     out += "}";
   }
   absl::StrAppend(&out, "], \"total\": ", CountersJson(TotalCounters(net)), "}\n");

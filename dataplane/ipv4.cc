@@ -29,13 +29,11 @@ bool IsBroadcastFor(const Net& net, uint16_t port_index, uint32_t dst) {
 }  // namespace
 
 void TcpInput(Worker* w, rte_mbuf* m) {
-#ifndef DP_WITHOUT_TCP
   if (w->tcp != nullptr) {
     ++w->c.tcp_in;
     w->tcp->Input(m, w->now_ns);
     return;
   }
-#endif
   ++w->c.ip_unknown_protocol;  // no TCP stack in this build
   rte_pktmbuf_free(m);
 }

@@ -6,6 +6,7 @@
 #include <rte_prefetch.h>
 #include <rte_thash.h>
 
+#include <algorithm>
 #include <cstdio>
 
 #include "dataplane/net.h"
@@ -24,7 +25,7 @@ const uint8_t kSymmetricRssKey[40] = {0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 
                                       0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a,
                                       0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a, 0x6d, 0x5a};
 
-[[maybe_unused]] void TcpOutput(void* ctx, rte_mbuf* m, uint32_t dst) {
+void TcpOutput(void* ctx, rte_mbuf* m, uint32_t dst) {
   auto* w = static_cast<Worker*>(ctx);
   ++w->c.tcp_out;
   Ipv4Output(w, m, dst);
@@ -71,13 +72,17 @@ void WorkerInit(Worker* w) {
     rte_rcu_qsbr_thread_register(net->qsbr, w->index);
     rte_rcu_qsbr_thread_online(net->qsbr, w->index);
   }
-#ifndef DP_WITHOUT_TCP
   tcp::StackConfig sc;
   sc.pool = net->pool;
   sc.output.fn = TcpOutput;
   sc.output.ctx = w;
   sc.socket_id = net->socket;
   sc.max_conns = net->cfg.tcp_max_conns;
+  // One MSS for the stack (RFC 9293 3.7.1): what fits the smallest port MTU, so no segment we
+  // send needs fragmentation on any port.
+  uint16_t min_mtu = net->n_ports ? UINT16_MAX : 1500;
+  for (uint16_t p = 0; p < net->n_ports; ++p) min_mtu = std::min(min_mtu, net->ports[p].mtu);
+  sc.mss = static_cast<uint16_t>(min_mtu - 40);
   absl::StatusOr<std::unique_ptr<tcp::Stack>> stack = tcp::Stack::Create(sc);
   if (stack.ok()) {
     w->tcp = stack->release();
@@ -86,7 +91,6 @@ void WorkerInit(Worker* w) {
             std::string(stack.status().message()).c_str());
   }
   if (w->tcp != nullptr) ServicesStart(w);
-#endif
   w->wheel.Schedule(&w->arp_timer, w->now_ms + kArpHousekeepingMs);
   if (net->hooks.worker_start != nullptr) net->hooks.worker_start(w, net->hooks.ctx);
   if (w->index == 0) ArpAnnounce(w);
@@ -169,12 +173,10 @@ bool WorkerRunOnce(Worker* w) {
     rte_pktmbuf_free(m);
   }
 
-#ifndef DP_WITHOUT_TCP
   if (w->tcp != nullptr) {
     w->tcp->EndBurst(w->now_ns);
     if (w->now_ns >= w->tcp->NextTimerNs()) w->tcp->OnTimer(w->now_ns);
   }
-#endif
   if (net->hooks.worker_poll != nullptr) net->hooks.worker_poll(w, w->now_ns, net->hooks.ctx);
 
   if (w->now_ms > w->wheel.now()) {
@@ -193,14 +195,12 @@ void WorkerFinish(Worker* w) {
   Net* net = w->net;
   UpdateClock(w);
   if (net->hooks.worker_stop != nullptr) net->hooks.worker_stop(w, net->hooks.ctx);
-#ifndef DP_WITHOUT_TCP
   if (w->tcp != nullptr) {
     ServicesStop(w);
     delete w->tcp;  // OnClosed(kShutdown) for every connection; the handlers outlive it
     w->tcp = nullptr;
     ServicesFree(w);
   }
-#endif
   WorkerFlushTx(w);
   w->wheel.Cancel(&w->arp_timer);
   for (auto& [key, n] : w->arp.map()) {

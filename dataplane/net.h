@@ -148,7 +148,7 @@ struct alignas(RTE_CACHE_LINE_SIZE) Worker {
   Counters c;
 
   // --- warm ---
-  // The worker's TCP stack; null when the build has no TCP implementation (DP_WITHOUT_TCP).
+  // The worker's TCP stack (null only if it could not be created: out of memory).
   tcp::Stack* tcp = nullptr;
   ArpTable arp;
   FaultInjector fault_rx, fault_tx;
