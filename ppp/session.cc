@@ -185,6 +185,11 @@ absl::Status Session::ReceiveNcpFrame(uint16_t protocol, absl::Span<const uint8_
     return absl::OkStatus();
   }
   Fsm* ncp = NcpFor(protocol);
+  if (ncp == nullptr && phase_ == Phase::kNetwork && !network_pending_) {
+    // The network phase runs without this NCP (the user's assignment left it out).
+    lcp_->SendProtocolReject(protocol, info);
+    return absl::OkStatus();
+  }
   if (ncp == nullptr) {
     // Not in the network phase yet (authentication or the policy still running): keep the last
     // frame and replay it when the NCP opens, rather than making the peer wait a restart period.
@@ -530,7 +535,13 @@ void Session::EnterNetworkPhase(absl::Time now) {
 
 void Session::OpenNcps(const NetworkAssignment& a, absl::Time now) {
   const bool server = config_.role == SessionRole::kServer;
-  if (config_.enable_ipcp) {
+  if (server && !(config_.enable_ipcp && a.ipcp) && !(config_.enable_ipv6cp && a.ipv6cp) &&
+      !(config_.enable_bcp && a.bcp)) {
+    CloseWith(TerminateReason::kNoNetworkProtocol,
+              "the assignment enables no network protocol for this user", now);
+    return;
+  }
+  if (config_.enable_ipcp && (!server || a.ipcp)) {
     IpcpConfig c;
     c.fsm = config_.fsm;
     c.server = server;
@@ -545,7 +556,7 @@ void Session::OpenNcps(const NetworkAssignment& a, absl::Time now) {
     }
     ipcp_ = std::make_unique<Ipcp>(c);
   }
-  if (config_.enable_ipv6cp) {
+  if (config_.enable_ipv6cp && (!server || a.ipv6cp)) {
     Ipv6cpConfig c;
     c.fsm = config_.fsm;
     c.local_identifier = server ? a.local_interface_id : config_.client_interface_id;
@@ -557,7 +568,7 @@ void Session::OpenNcps(const NetworkAssignment& a, absl::Time now) {
     };
     ipv6cp_ = std::make_unique<Ipv6cp>(c);
   }
-  if (config_.enable_bcp) {
+  if (config_.enable_bcp && (!server || a.bcp)) {
     BcpConfig c;
     c.fsm = config_.fsm;
     c.local_mac = server ? a.local_mac : config_.client_mac;
@@ -575,7 +586,11 @@ void Session::OpenNcps(const NetworkAssignment& a, absl::Time now) {
   auto early = std::move(early_ncp_frames_);
   early_ncp_frames_.clear();
   for (auto& [protocol, packet] : early) {
-    if (Fsm* ncp = NcpFor(protocol)) ncp->Receive(packet, now).IgnoreError();
+    if (Fsm* ncp = NcpFor(protocol)) {
+      ncp->Receive(packet, now).IgnoreError();
+    } else {
+      lcp_->SendProtocolReject(protocol, packet);
+    }
   }
 }
 

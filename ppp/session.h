@@ -58,6 +58,11 @@ struct NetworkAssignment {
   // BCP: our MAC, and one to give a peer that asks.
   std::optional<MacAddress> local_mac;
   std::optional<MacAddress> remote_mac;
+  // Which NCPs run for this user, among those SessionConfig enables (e.g. BCP only for users
+  // whose profile has bridge=). A disabled one is Protocol-Rejected when the peer starts it.
+  bool ipcp = true;
+  bool ipv6cp = true;
+  bool bcp = true;
 };
 
 // The server's questions to its caller (the control plane).

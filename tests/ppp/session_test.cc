@@ -369,6 +369,25 @@ TEST(SessionTest, Ipv6cpAndBcpAlongsideIpcp) {
   EXPECT_NE(server.ipv6cp()->negotiated().remote_identifier, 0u);
 }
 
+TEST(SessionTest, AssignmentChoosesTheNcpsPerUser) {
+  TestPolicy policy;
+  policy.assignment.bcp = false;  // e.g. the user's profile has no bridge=
+  SessionConfig sc = ServerConfig(&policy, {AuthMethod::kPap});
+  sc.enable_bcp = true;
+  SessionConfig cc = ClientConfig({AuthMethod::kPap});
+  cc.enable_bcp = true;
+  Session server(sc), client(cc);
+  Wire w(server, client);
+  w.Start();
+  EXPECT_EQ(server.bcp(), nullptr);
+  EXPECT_GE(CountProtocol(w.server_sent, kProtocolLcp, 8), 1u);  // Protocol-Reject of BCP
+  ASSERT_NE(client.bcp(), nullptr);
+  EXPECT_EQ(client.bcp()->state(), FsmState::kStopped);
+  ASSERT_NE(Find(w.server_events, Type::kNetworkUp), nullptr);
+  EXPECT_EQ(Find(w.server_events, Type::kNetworkUp)->protocol, kProtocolIpcp);
+  EXPECT_FALSE(client.terminated());
+}
+
 TEST(SessionTest, PeerWithoutIpv6cpProtocolRejectsItAndIpcpCarriesOn) {
   TestPolicy policy;
   SessionConfig sc = ServerConfig(&policy, {AuthMethod::kPap});
