@@ -21,6 +21,7 @@
 #include "absl/strings/str_cat.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/fault.h"
+#include "dataplane/services.h"
 
 namespace dp {
 namespace {
@@ -741,6 +742,143 @@ TEST_F(TwoWorkerTest, NeighboursSessionsAndTcpReachTheirOwner) {
   for (const Bytes& f : s) seen |= f.size() == 42 && Get32(f, 14 + 16) == kPeer0 && f[14 + 9] == 17;
   EXPECT_TRUE(seen);
   net_->hooks = Hooks{};
+}
+
+// --- TCP through the network layer to the built-in services ---
+
+Bytes TcpSeg(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
+             uint8_t flags, const Bytes& payload, bool mss = false) {
+  Bytes t;
+  Put16(t, sport);
+  Put16(t, dport);
+  Put32(t, seq);
+  Put32(t, ack);
+  t.push_back(static_cast<uint8_t>((mss ? 6 : 5) << 4));
+  t.push_back(flags);
+  Put16(t, 65535);
+  Put16(t, 0);
+  Put16(t, 0);
+  if (mss) {
+    t.push_back(2);
+    t.push_back(4);
+    Put16(t, 1460);
+  }
+  t.insert(t.end(), payload.begin(), payload.end());
+  Bytes pseudo;
+  Put32(pseudo, src);
+  Put32(pseudo, dst);
+  Put16(pseudo, 6);
+  Put16(pseudo, static_cast<uint16_t>(t.size()));
+  Bytes all = Cat(pseudo, t);
+  uint16_t ck = Checksum(all.data(), all.size());
+  t[16] = ck >> 8;
+  t[17] = ck & 0xff;
+  return Ipv4(src, dst, 6, t);
+}
+
+struct Seg {
+  uint32_t seq, ack;
+  uint8_t flags;
+  Bytes payload;
+};
+
+// TCP segments among the frames, with their checksums verified.
+std::vector<Seg> TcpSegs(const std::vector<Bytes>& frames) {
+  std::vector<Seg> out;
+  for (const Bytes& f : frames) {
+    if (f.size() < 54 || Get16(f, 12) != RTE_ETHER_TYPE_IPV4 || f[14 + 9] != 6) continue;
+    const size_t ihl = (f[14] & 15) * 4, l4 = 14 + ihl;
+    const size_t tot = Get16(f, 16);
+    Bytes pseudo;
+    Put32(pseudo, Get32(f, 14 + 12));
+    Put32(pseudo, Get32(f, 14 + 16));
+    Put16(pseudo, 6);
+    Put16(pseudo, static_cast<uint16_t>(tot - ihl));
+    Bytes all = Cat(pseudo, Bytes(f.begin() + l4, f.begin() + 14 + tot));
+    EXPECT_EQ(Checksum(all.data(), all.size()), 0) << "bad TCP checksum from the stack";
+    const size_t doff = (f[l4 + 12] >> 4) * 4;
+    out.push_back({Get32(f, l4 + 4), Get32(f, l4 + 8), f[l4 + 13],
+                   Bytes(f.begin() + l4 + doff, f.begin() + 14 + tot)});
+  }
+  return out;
+}
+
+class ServicesTest : public NetTest {
+ protected:
+  void SetUp() override {
+    Config cfg;
+    PortConfig p0;
+    p0.port_id = g_ports[0].port_id;
+    p0.addresses.push_back({kOurs0, 24});
+    cfg.ports = {p0};
+    cfg.services = {
+        {ServiceConfig::kEcho, 7}, {ServiceConfig::kDiscard, 9}, {ServiceConfig::kChargen, 19}};
+    cfg.mbufs = 4096;
+    cfg.tcp_max_conns = 64;
+    const unsigned lcore = rte_lcore_id();
+    absl::StatusOr<std::unique_ptr<Net>> net = CreateNet(cfg, {&lcore, 1});
+    ASSERT_TRUE(net.ok()) << net.status();
+    net_ = std::move(*net);
+    w_ = net_->workers[0];
+    rte_eth_macaddr_get(g_ports[0].port_id, &mac0_);
+    WorkerInit(w_);
+    ASSERT_NE(w_->tcp, nullptr);
+    Poll();
+    Sent(0);
+    LearnPeer0();
+  }
+
+  void Send(const Bytes& ip) {
+    Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4), ip));
+    Poll();
+  }
+
+  // Three-way handshake from 198.18.0.2:sport; returns our ISN + 1 (the next seq we expect).
+  uint32_t Handshake(uint16_t sport, uint16_t dport, uint32_t isn) {
+    Send(TcpSeg(kPeer0, kOurs0, sport, dport, isn, 0, 0x02, {}, true));
+    std::vector<Seg> s = TcpSegs(Sent(0));
+    EXPECT_EQ(s.size(), 1u);
+    if (s.empty()) return 0;
+    EXPECT_EQ(s[0].flags & 0x12, 0x12);  // SYN-ACK
+    EXPECT_EQ(s[0].ack, isn + 1);
+    Send(TcpSeg(kPeer0, kOurs0, sport, dport, isn + 1, s[0].seq + 1, 0x10, {}));
+    return s[0].seq + 1;
+  }
+};
+
+TEST_F(ServicesTest, EchoDiscardAndChargen) {
+  // Echo.
+  uint32_t rcv = Handshake(40000, 7, 1000);
+  Bytes hello = {'h', 'e', 'l', 'l', 'o', '\n'};
+  Send(TcpSeg(kPeer0, kOurs0, 40000, 7, 1001, rcv, 0x18, hello));
+  Advance(50);  // past the delayed-ACK timer, in case the echo waits for it
+  Bytes echoed;
+  for (const Seg& sg : TcpSegs(Sent(0)))
+    echoed.insert(echoed.end(), sg.payload.begin(), sg.payload.end());
+  EXPECT_EQ(echoed, hello);
+  EXPECT_EQ(Total().svc_echo_bytes, hello.size());
+
+  // Discard.
+  rcv = Handshake(40001, 9, 5000);
+  Send(TcpSeg(kPeer0, kOurs0, 40001, 9, 5001, rcv, 0x18, Bytes(1000, 'x')));
+  Advance(50);
+  for (const Seg& sg : TcpSegs(Sent(0))) EXPECT_TRUE(sg.payload.empty());
+  EXPECT_EQ(Total().svc_discard_bytes, 1000u);
+
+  // Chargen: the stream starts as soon as the connection is up (RFC 864).
+  rcv = Handshake(40002, 19, 9000);
+  Advance(10);
+  Bytes got;
+  uint32_t next = rcv;
+  for (const Seg& sg : TcpSegs(Sent(0))) {
+    if (sg.seq != next) continue;  // only in-order bytes
+    got.insert(got.end(), sg.payload.begin(), sg.payload.end());
+    next += static_cast<uint32_t>(sg.payload.size());
+  }
+  ASSERT_GT(got.size(), 100u);
+  for (size_t i = 0; i < got.size(); ++i) ASSERT_EQ(got[i], ChargenByte(i)) << "at byte " << i;
+  EXPECT_EQ(Total().svc_accepted, 3u);
+  EXPECT_EQ(Total().tcp_in, 8u);  // 3 SYNs, 3 ACKs, 2 data segments handed to the stack
 }
 
 TEST(TupleOwnerTest, SymmetricAndSpread) {
