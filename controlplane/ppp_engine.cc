@@ -89,16 +89,19 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
       c_.Close(s_, ring::CloseReason::kNegotiationFailed, "PPP configuration invalid");
       return;
     }
+    now_ = now;
     session_->Start(now);
     Pump(now);
   }
   void OnFrame(absl::Span<const uint8_t> frame, absl::Time now) override {
     if (!session_) return;
+    now_ = now;
     (void)session_->ReceiveFrame(frame, now);  // a bad frame is dropped and counted by ppp/
     Pump(now);
   }
   void OnTimer(absl::Time now) override {
     if (!session_) return;
+    now_ = now;
     session_->OnTimer(now);
     Pump(now);
   }
@@ -121,6 +124,8 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
 
   Decision AssignNetwork(const ppp::AuthResult* auth) override {
     if (auth == nullptr) return Decision::Refuse("no authentication");
+    // ppp/ asks before it reports kAuthenticated: the session learns its user here.
+    ReportAuthenticated(*auth, now_);
     auto a = c_.Addresses(s_);
     if (!a.ok()) return Decision::Refuse(std::string(a.status().message()));
     ppp::NetworkAssignment n;
@@ -133,6 +138,15 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   }
 
  private:
+  void ReportAuthenticated(const ppp::AuthResult& auth, absl::Time now) {
+    if (authorized_ || !auth.success) return;
+    authorized_ = true;
+    std::string user = auth.user;
+    size_t bs = user.find('\\');
+    if (bs != std::string::npos && !c_.FindUser(user)) user = user.substr(bs + 1);
+    c_.Authorized(s_, user, ToRing(auth.method), session_->Hlak(), now);
+  }
+
   void Pump(absl::Time now) {
     for (auto& f : session_->TakeOutput()) c_.SendFrame(s_, f);
     for (auto& e : session_->TakeEvents()) {
@@ -142,12 +156,7 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
           if (e.lcp) mtu_ = std::min<uint16_t>(e.lcp->peer_mru, max_mtu_);
           break;
         case T::kAuthenticated:
-          if (e.auth && e.auth->success) {
-            std::string user = e.auth->user;
-            size_t bs = user.find('\\');
-            if (bs != std::string::npos && !c_.FindUser(user)) user = user.substr(bs + 1);
-            c_.Authorized(s_, user, ToRing(e.auth->method), session_->Hlak(), now);
-          }
+          if (e.auth) ReportAuthenticated(*e.auth, now);
           break;
         case T::kNetworkUp:
           if (e.protocol == 0x8057) {  // IPV6CP (RFC 5072)
@@ -173,6 +182,8 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   uint16_t mtu_ = 1500;
   uint64_t local_ifid_ = 0, remote_ifid_ = 0;
   bool bridge_ = false;
+  bool authorized_ = false;
+  absl::Time now_;
 };
 
 }  // namespace

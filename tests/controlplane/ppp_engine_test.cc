@@ -1,0 +1,311 @@
+// The control plane's PPP server engine (ppp::Session in the server role behind the ring
+// messages) against ppp/'s client role for every authentication method, and against a scripted
+// Windows-style LCP negotiation.
+#include "controlplane/ppp_engine.h"
+
+#include <set>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ppp/frame.h"
+#include "ppp/session.h"
+#include "tests/controlplane/test_util.h"
+
+namespace cp {
+namespace {
+
+using ::testing::HasSubstr;
+
+class PppEngineTest : public ::testing::Test {
+ protected:
+  PppEngineTest() : c_(&sink_, {"/nonexistent", "sstp"}) {
+    c_.set_engine_factory(MakePppEngineFactory());
+    Ok("/ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 "
+       "remote-address=198.19.101.100");
+    Ok("/ppp profile set default dns-server=198.18.0.53");
+    Ok("/interface sstp-server server set enabled=yes");
+    c_.StartResync(1, now_);
+    for (uint32_t l = 0; l < 2; ++l) {
+      c_.OnMessage(l, {ring::MsgType::kDumpEnd, 0, ring::DumpEnd{1, 0}}, now_);
+    }
+  }
+  void Ok(const std::string& line) {
+    auto r = c_.Execute(line, {}, now_);
+    ASSERT_TRUE(r.status.ok()) << line << ": " << r.status;
+  }
+  void Open(uint64_t id) {
+    ring::SessionOpened o;
+    o.lcore = ring::SessionLcore(id);
+    o.peer = ring::IpAddr::V4(0xc6126301);
+    o.peer_port = 43886;
+    c_.OnMessage(o.lcore, {ring::MsgType::kSessionOpened, id, o}, now_);
+  }
+  void Up(uint64_t id, const std::vector<uint8_t>& frame) {
+    c_.OnMessage(ring::SessionLcore(id), {ring::MsgType::kPppFrameUp, id, ring::PppFrame{frame}},
+                 now_);
+  }
+  // Frames the controller sent down for `id` since the last call.
+  std::vector<std::vector<uint8_t>> Down(uint64_t id) {
+    std::vector<std::vector<uint8_t>> out;
+    for (; cursor_ < sink_.sent.size(); ++cursor_) {
+      const auto& s = sink_.sent[cursor_];
+      if (s.type == ring::MsgType::kPppFrameDown && s.session == id) {
+        out.push_back(std::get<ring::PppFrame>(s.body).frame);
+      }
+    }
+    return out;
+  }
+
+  struct Outcome {
+    bool network_up = false;
+    bool terminated = false;
+    uint32_t client_address = 0;
+    uint32_t dns = 0;
+    std::array<uint8_t, 32> client_hlak{};
+  };
+  // Runs a ppp/ client against the engine until the client's IPCP opens or the link ends.
+  Outcome Converse(uint64_t id, const std::string& user, const std::string& password,
+                   std::vector<ppp::AuthMethod> client_methods) {
+    ppp::SessionConfig cfg;
+    cfg.role = ppp::SessionRole::kClient;
+    cfg.user = user;
+    cfg.password = password;
+    cfg.auth_methods = client_methods;
+    uint8_t counter = 1;
+    cfg.random = [counter](absl::Span<uint8_t> out) mutable {
+      for (auto& b : out) b = counter++;
+    };
+    auto client = ppp::Session::Create(cfg);
+    EXPECT_TRUE(client.ok()) << client.status();
+    Outcome o;
+    if (!client.ok()) return o;
+    Open(id);
+    (*client)->Start(now_);
+    for (int round = 0; round < 200 && !o.network_up && !o.terminated; ++round) {
+      for (auto& f : (*client)->TakeOutput()) Up(id, f);
+      for (auto& f : Down(id)) (void)(*client)->ReceiveFrame(f, now_);
+      for (auto& e : (*client)->TakeEvents()) {
+        if (e.type == ppp::SessionEvent::Type::kNetworkUp && e.protocol == ppp::kProtocolIpcp) {
+          o.network_up = true;
+          o.client_address = e.network.local_address;
+          o.dns = e.network.primary_dns;
+        }
+        if (e.type == ppp::SessionEvent::Type::kTerminated) o.terminated = true;
+      }
+      if (c_.FindSession(id) == nullptr) o.terminated = true;
+    }
+    // Let the last acknowledgements through so both ends agree.
+    for (int k = 0; k < 3; ++k) {
+      for (auto& f : (*client)->TakeOutput()) Up(id, f);
+      for (auto& f : Down(id)) (void)(*client)->ReceiveFrame(f, now_);
+    }
+    o.client_hlak = (*client)->Hlak();
+    return o;
+  }
+
+  testing::CaptureSink sink_{2};
+  absl::Time now_ = absl::FromUnixSeconds(1'800'000'000);
+  Controller c_;
+  size_t cursor_ = 0;
+};
+
+struct MethodCase {
+  const char* server_auth;
+  ppp::AuthMethod client;
+  ring::AuthMethod expect;
+};
+
+class EveryMethod : public PppEngineTest, public ::testing::WithParamInterface<MethodCase> {};
+
+TEST_P(EveryMethod, ClientConnectsAndGetsItsAddressAndRoutes) {
+  const MethodCase& m = GetParam();
+  Ok(std::string("/interface sstp-server server set authentication=") + m.server_auth);
+  const uint64_t id = ring::MakeSessionId(1, 11);
+  Outcome o = Converse(id, "Laptop", "123", {m.client});
+  ASSERT_TRUE(o.network_up) << m.server_auth;
+  EXPECT_EQ(o.client_address, 0xc6136564u);  // 198.19.101.100 from the secret
+  EXPECT_EQ(o.dns, 0xc6120035u);             // 198.18.0.53 from the profile (RFC 1877)
+  auto auth = sink_.Of(ring::MsgType::kSessionAuthorized);
+  ASSERT_EQ(auth.size(), 1u);
+  const auto& a = std::get<ring::SessionAuthorized>(auth[0].body);
+  EXPECT_EQ(a.method, m.expect);
+  EXPECT_EQ(a.user, "Laptop");
+  EXPECT_EQ(auth[0].lcore, 1u);
+  // The HLAK for the SSTP crypto binding: the same bytes the client computes; zero unless
+  // MS-CHAPv2 (MS-SSTP 3.2.5.2).
+  EXPECT_EQ(a.hlak, o.client_hlak);
+  const bool zero = a.hlak == std::array<uint8_t, 32>{};
+  if (m.expect == ring::AuthMethod::kMsChap2) EXPECT_FALSE(zero);
+  if (m.expect == ring::AuthMethod::kPap || m.expect == ring::AuthMethod::kChap) EXPECT_TRUE(zero);
+  auto up = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_GE(up.size(), 1u);
+  EXPECT_EQ(std::get<ring::SessionUp>(up[0].body).remote_v4.ToString(), "198.19.101.100");
+  EXPECT_EQ(sink_.Of(ring::MsgType::kRouteAdd).size(), 1u);  // the client's /32
+  auto active = c_.Execute("/ppp active print", {}, now_);
+  EXPECT_THAT(active.output, HasSubstr("Laptop"));
+  EXPECT_THAT(c_.Execute("/interface sstp-server monitor 0", {}, now_).output,
+              HasSubstr("status: \"connected\""));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Methods, EveryMethod,
+    ::testing::Values(MethodCase{"pap", ppp::AuthMethod::kPap, ring::AuthMethod::kPap},
+                      MethodCase{"chap", ppp::AuthMethod::kChapMd5, ring::AuthMethod::kChap},
+                      MethodCase{"mschap1", ppp::AuthMethod::kMsChapV1, ring::AuthMethod::kMsChap1},
+                      MethodCase{"mschap2", ppp::AuthMethod::kMsChapV2, ring::AuthMethod::kMsChap2},
+                      // All allowed, the client takes anything: MS-CHAPv2 is preferred.
+                      MethodCase{"pap,chap,mschap1,mschap2", ppp::AuthMethod::kMsChapV2,
+                                 ring::AuthMethod::kMsChap2}),
+    [](const auto& info) {
+      std::string n = info.param.server_auth;
+      for (char& ch : n) {
+        if (ch == ',') ch = '_';
+      }
+      return n;
+    });
+
+TEST_F(PppEngineTest, PreferredMethodWhenTheClientAcceptsAll) {
+  const uint64_t id = ring::MakeSessionId(0, 3);
+  Outcome o = Converse(id, "Laptop", "123",
+                       {ppp::AuthMethod::kPap, ppp::AuthMethod::kChapMd5,
+                        ppp::AuthMethod::kMsChapV1, ppp::AuthMethod::kMsChapV2});
+  ASSERT_TRUE(o.network_up);
+  auto auth = sink_.Of(ring::MsgType::kSessionAuthorized);
+  ASSERT_EQ(auth.size(), 1u);
+  EXPECT_EQ(std::get<ring::SessionAuthorized>(auth[0].body).method, ring::AuthMethod::kMsChap2);
+}
+
+TEST_F(PppEngineTest, WrongPasswordUnknownUserAndDisabledAreRefused) {
+  for (auto [user, pass, n] :
+       {std::tuple<const char*, const char*, int>{"Laptop", "wrong", 1}, {"nobody", "123", 2}}) {
+    const uint64_t id = ring::MakeSessionId(0, uint64_t(n));
+    Outcome o = Converse(id, user, pass, {ppp::AuthMethod::kMsChapV2});
+    EXPECT_FALSE(o.network_up) << user;
+    EXPECT_EQ(c_.FindSession(id), nullptr) << user;
+  }
+  Ok("/ppp secret set Laptop disabled=yes");
+  Outcome o = Converse(ring::MakeSessionId(0, 3), "Laptop", "123", {ppp::AuthMethod::kPap});
+  EXPECT_FALSE(o.network_up);
+  EXPECT_TRUE(sink_.Of(ring::MsgType::kSessionAuthorized).empty());
+  EXPECT_TRUE(sink_.Of(ring::MsgType::kSessionUp).empty());
+  auto closes = sink_.Of(ring::MsgType::kSessionClose);
+  ASSERT_EQ(closes.size(), 3u);
+  for (const auto& c : closes) {
+    EXPECT_EQ(std::get<ring::SessionClose>(c.body).reason, ring::CloseReason::kAuthFailed);
+  }
+}
+
+TEST_F(PppEngineTest, PoolAddressesAndOnlyOne) {
+  Ok("/ip pool add name=p1 ranges=198.19.101.10-198.19.101.13");
+  Ok("/ppp profile add name=pooled local-address=198.19.101.1 remote-address=p1 only-one=no");
+  Ok("/ppp secret add name=u password=pw profile=pooled");
+  std::set<uint32_t> seen;
+  for (uint64_t k = 1; k <= 2; ++k) {
+    const uint64_t id = ring::MakeSessionId(1, k);
+    Outcome o = Converse(id, "u", "pw", {ppp::AuthMethod::kMsChapV2});
+    ASSERT_TRUE(o.network_up);
+    EXPECT_EQ(o.client_address % 2, 1u);  // lcore 1 owns the odd addresses of the pool
+    EXPECT_TRUE(seen.insert(o.client_address).second);
+  }
+  // lcore 1's share (.11, .13) is used up: the third user of lcore 1 is refused.
+  Outcome o = Converse(ring::MakeSessionId(1, 3), "u", "pw", {ppp::AuthMethod::kMsChapV2});
+  EXPECT_FALSE(o.network_up);
+  auto closes = sink_.Of(ring::MsgType::kSessionClose);
+  ASSERT_FALSE(closes.empty());
+  EXPECT_EQ(std::get<ring::SessionClose>(closes.back().body).reason, ring::CloseReason::kNoAddress);
+}
+
+// Parses FF 03 (optional) + protocol + code/id/length + options.
+struct Cp {
+  uint16_t protocol;
+  uint8_t code, id;
+  std::vector<uint8_t> data;
+};
+Cp ParseCp(const std::vector<uint8_t>& f) {
+  size_t i = (f.size() >= 2 && f[0] == 0xff && f[1] == 0x03) ? 2 : 0;
+  Cp c{uint16_t(f[i] << 8 | f[i + 1]), f[i + 2], f[i + 3], {}};
+  uint16_t len = uint16_t(f[i + 4] << 8 | f[i + 5]);
+  c.data.assign(f.begin() + long(i) + 6, f.begin() + long(i) + 2 + len);
+  return c;
+}
+bool HasOption(const Cp& c, uint8_t type) {
+  for (size_t k = 0; k + 1 < c.data.size(); k += c.data[k + 1]) {
+    if (c.data[k] == type) return true;
+    if (c.data[k + 1] < 2) return false;
+  }
+  return false;
+}
+std::vector<uint8_t> LcpFrame(uint8_t code, uint8_t id, const std::vector<uint8_t>& options) {
+  uint16_t len = uint16_t(4 + options.size());
+  std::vector<uint8_t> f = {0xff, 0x03, 0xc0, 0x21, code, id, uint8_t(len >> 8), uint8_t(len)};
+  f.insert(f.end(), options.begin(), options.end());
+  return f;
+}
+
+TEST_F(PppEngineTest, WindowsStyleLcpIsNegotiated) {
+  const uint64_t id = ring::MakeSessionId(0, 9);
+  Open(id);
+  auto first = Down(id);
+  ASSERT_FALSE(first.empty());
+  Cp server_req = ParseCp(first[0]);
+  ASSERT_EQ(server_req.protocol, 0xc021);
+  ASSERT_EQ(server_req.code, 1);  // Configure-Request
+  // The server asks for MS-CHAPv2 first (auth protocol C223, algorithm 0x81).
+  const std::vector<uint8_t> mschap2 = {0x03, 0x05, 0xc2, 0x23, 0x81};
+  EXPECT_NE(
+      std::search(server_req.data.begin(), server_req.data.end(), mschap2.begin(), mschap2.end()),
+      server_req.data.end());
+  // What Windows sends: mru 4091, magic, pcomp, accomp, callback CBCP, mrru 1614, endpoint.
+  std::vector<uint8_t> mru = {0x01, 0x04, 0x0f, 0xfb};
+  std::vector<uint8_t> magic = {0x05, 0x06, 0x12, 0x34, 0x56, 0x78};
+  std::vector<uint8_t> pfc = {0x07, 0x02}, acfc = {0x08, 0x02};
+  std::vector<uint8_t> callback = {0x0d, 0x03, 0x06};
+  std::vector<uint8_t> mrru = {0x11, 0x04, 0x06, 0x4e};
+  std::vector<uint8_t> endpoint = {0x13, 0x13, 0x01};
+  for (int k = 0; k < 16; ++k) endpoint.push_back(uint8_t(0xa0 + k));
+  auto cat = [](std::initializer_list<std::vector<uint8_t>> parts) {
+    std::vector<uint8_t> out;
+    for (const auto& p : parts) out.insert(out.end(), p.begin(), p.end());
+    return out;
+  };
+  Up(id, LcpFrame(1, 1, cat({mru, magic, pfc, acfc, callback, mrru, endpoint})));
+  bool rejected_callback = false, rejected_mrru = false;
+  for (auto& f : Down(id)) {
+    Cp c = ParseCp(f);
+    if (c.protocol == 0xc021 && c.code == 4 && c.id == 1) {  // Configure-Reject
+      rejected_callback = HasOption(c, 0x0d);
+      rejected_mrru = HasOption(c, 0x11);
+      EXPECT_FALSE(HasOption(c, 0x01)) << "MRU 4091 is acceptable";
+      EXPECT_FALSE(HasOption(c, 0x05)) << "magic is acceptable";
+    }
+  }
+  EXPECT_TRUE(rejected_callback) << "Callback (CBCP) is not offered by the server";
+  EXPECT_TRUE(rejected_mrru) << "multilink is off (mrru=disabled)";
+  // Windows retries without the rejected options; the server acknowledges.
+  Up(id, LcpFrame(1, 2, cat({mru, magic, pfc, acfc, endpoint})));
+  // And we acknowledge the server's request (echoing it).
+  Up(id, LcpFrame(2, server_req.id, server_req.data));
+  bool acked = false, challenged = false;
+  for (auto& f : Down(id)) {
+    Cp c = ParseCp(f);
+    if (c.protocol == 0xc021 && c.code == 2 && c.id == 2) acked = true;
+    if (c.protocol == 0xc223 && c.code == 1) challenged = true;  // MS-CHAPv2 Challenge
+  }
+  EXPECT_TRUE(acked);
+  EXPECT_TRUE(challenged);
+  EXPECT_NE(c_.FindSession(id), nullptr);
+  // Terminate-Request from the client ends the session (client-disconnect).
+  Up(id, LcpFrame(5, 3, {}));
+  for (int k = 0; k < 3 && c_.FindSession(id) != nullptr; ++k) {
+    now_ += absl::Seconds(4);
+    c_.OnTimer(now_);
+  }
+  EXPECT_EQ(c_.FindSession(id), nullptr);
+  auto closes = sink_.Of(ring::MsgType::kSessionClose);
+  ASSERT_EQ(closes.size(), 1u);
+  EXPECT_EQ(std::get<ring::SessionClose>(closes[0].body).reason,
+            ring::CloseReason::kClientDisconnect);
+}
+
+}  // namespace
+}  // namespace cp
