@@ -207,6 +207,25 @@ class AuthEngine {
   std::optional<AuthResult> result_;
 };
 
+// What the peer presented, for an external verifier (see Authenticator::PendingRequest).
+struct PresentedCredentials {
+  AuthMethod method = AuthMethod::kPap;
+  uint8_t identifier = 0;          // of the Request / Response (CHAP: also of the Challenge)
+  std::string user;                // Peer-ID / Name as sent
+  std::string password;            // PAP only
+  std::vector<uint8_t> challenge;  // CHAP: the Challenge Value this authenticator sent
+  std::vector<uint8_t> response;   // CHAP: the Response Value (16 or 49 octets)
+};
+
+// An external verifier's answer (see Authenticator::CompleteVerification).
+struct ExternalVerdict {
+  bool success = false;
+  AuthFailure failure = AuthFailure::kWrongPassword;  // when !success
+  std::string reason;                                 // for the log, e.g. the RADIUS Reply-Message
+  std::string authenticator_response;                 // MS-CHAPv2 success: "S=<40 hex>"
+  std::optional<MppeKeys> mppe;                       // MS-CHAP success: the authenticator's keys
+};
+
 // The authenticator role adds the asynchronous credential path.
 class Authenticator : public AuthEngine {
  public:
@@ -218,6 +237,15 @@ class Authenticator : public AuthEngine {
   // must not be Pending()). Verifies the held packet and sends Success/Failure or Ack/Nak.
   virtual absl::Status SupplyCredential(std::string_view user, Credential credential,
                                         absl::Time now) = 0;
+
+  // For a backend that checks the peer's answer itself and never reveals a password (RADIUS:
+  // User-Password, CHAP-Challenge/CHAP-Password, MS-CHAP-Challenge/MS-CHAP(2)-Response): while a
+  // lookup is Pending(), what the peer presented; nullopt otherwise.
+  virtual std::optional<PresentedCredentials> PendingRequest() const = 0;
+  // Completes a Pending() lookup with the backend's verdict instead of a password: sends
+  // Success/Failure (Ack/Nak) and finishes. For MS-CHAPv2 success the verdict must carry the
+  // authenticator response ("S=" and 40 hex digits, RADIUS MS-CHAP2-Success).
+  virtual absl::Status CompleteVerification(ExternalVerdict verdict, absl::Time now) = 0;
 };
 
 class Peer : public AuthEngine {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <utility>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ppp/auth_internal.h"
@@ -243,6 +244,39 @@ class ChapAuthenticator final : public Authenticator {
     return absl::OkStatus();
   }
 
+  std::optional<PresentedCredentials> PendingRequest() const override {
+    if (state_ != State::kPending) return std::nullopt;
+    PresentedCredentials p;
+    p.method = method_;
+    p.identifier = identifier_;
+    p.user = response_.name;
+    p.challenge = challenge_;
+    p.response = response_.value;
+    return p;
+  }
+
+  absl::Status CompleteVerification(ExternalVerdict verdict, absl::Time now) override {
+    if (state_ != State::kPending) {
+      return absl::FailedPreconditionError("no CHAP verification is outstanding");
+    }
+    if (verdict.success && method_ == AuthMethod::kMsChapV2) {
+      absl::StatusOr<MsChapV2Success> s = ParseMsChapV2Success(verdict.authenticator_response);
+      if (!s.ok() || verdict.authenticator_response.size() != 42) {
+        return absl::InvalidArgumentError(
+            "MS-CHAPv2 success verdict needs the authenticator response \"S=<40 hex digits>\"");
+      }
+    }
+    AuthResult r = BaseResult();
+    r.success = verdict.success;
+    r.failure = verdict.success ? AuthFailure::kNone : verdict.failure;
+    if (verdict.success && method_ != AuthMethod::kChapMd5) r.mppe = verdict.mppe;
+    int ms_error = r.failure == AuthFailure::kDisabled ? kMsChapErrorAccountDisabled
+                                                       : kMsChapErrorAuthenticationFailure;
+    Conclude(std::move(r), absl::AsciiStrToUpper(Av(verdict.authenticator_response)), ms_error,
+             verdict.reason);
+    return absl::OkStatus();
+  }
+
  private:
   enum class State { kInitial, kChallengeSent, kPending, kDone };
 
@@ -384,9 +418,16 @@ class ChapAuthenticator final : public Authenticator {
         detail = c.error;
         break;
     }
+    Conclude(std::move(r), auth_response, ms_error, detail);
+  }
+
+  // Sends Success or Failure for `r` and finishes.
+  void Conclude(AuthResult r, const std::string& auth_response, int ms_error,
+                const std::string& detail) {
     std::string message;
     if (r.success) {
       r.message = absl::StrCat(MethodLabel(method_), ": user \"", r.user, "\" authenticated");
+      if (!detail.empty()) absl::StrAppend(&r.message, " (", detail, ")");
       message = method_ == AuthMethod::kMsChapV2
                     ? FormatMsChapV2Success(auth_response, config_.success_message)
                     : config_.success_message;

@@ -182,6 +182,27 @@ class PapAuthenticator final : public Authenticator {
     return absl::OkStatus();
   }
 
+  std::optional<PresentedCredentials> PendingRequest() const override {
+    if (state_ != State::kPending) return std::nullopt;
+    PresentedCredentials p;
+    p.method = AuthMethod::kPap;
+    p.identifier = request_.identifier;
+    p.user = request_.peer_id;
+    p.password = request_.password;
+    return p;
+  }
+
+  absl::Status CompleteVerification(ExternalVerdict verdict, absl::Time now) override {
+    if (state_ != State::kPending) {
+      return absl::FailedPreconditionError("no PAP verification is outstanding");
+    }
+    AuthResult r = BaseResult();
+    r.success = verdict.success;
+    r.failure = verdict.success ? AuthFailure::kNone : verdict.failure;
+    Conclude(std::move(r), verdict.reason);
+    return absl::OkStatus();
+  }
+
  private:
   enum class State { kInitial, kWaitRequest, kPending, kDone };
 
@@ -214,12 +235,16 @@ class PapAuthenticator final : public Authenticator {
         r.failure = AuthFailure::kBackendError;
         break;
     }
+    Conclude(std::move(r), c.error);
+  }
+
+  void Conclude(AuthResult r, std::string_view detail) {
     if (r.success) {
       r.message = absl::StrCat("PAP: user \"", r.user, "\" authenticated");
     } else {
       r.message = absl::StrCat("PAP: user \"", r.user, "\": ", Av(AuthFailureName(r.failure)));
-      if (!c.error.empty()) absl::StrAppend(&r.message, " (", c.error, ")");
     }
+    if (!detail.empty()) absl::StrAppend(&r.message, " (", Av(detail), ")");
     reply_code_ = r.success ? PapCode::kAuthenticateAck : PapCode::kAuthenticateNak;
     reply_message_ = r.success ? config_.success_message : config_.failure_message;
     Send(EncodePapReply(*reply_code_, request_.identifier, reply_message_));

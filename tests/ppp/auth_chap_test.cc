@@ -497,3 +497,131 @@ TEST(ChapEngine, ChallengeBeforeStartIsAnswered) {
 
 }  // namespace
 }  // namespace ppp
+
+namespace ppp {
+namespace {
+
+// A RADIUS-like backend: it never hands out the password, it checks what the peer presented and
+// answers with a verdict (for MS-CHAPv2 with the S= value and the MPPE keys, as MS-CHAP2-Success
+// and MS-MPPE-Send/Recv-Key would carry them).
+ExternalVerdict RemoteVerify(const PresentedCredentials& p) {
+  const std::string password = "s3cret";
+  ExternalVerdict v;
+  if (p.user != "bob") {
+    v.failure = AuthFailure::kNoSuchUser;
+    return v;
+  }
+  switch (p.method) {
+    case AuthMethod::kPap:
+      v.success = p.password == password;
+      break;
+    case AuthMethod::kChapMd5: {
+      Md5Digest d = *ChapMd5Response(p.identifier, password, p.challenge);
+      v.success = std::vector<uint8_t>(d.begin(), d.end()) == p.response;
+      break;
+    }
+    case AuthMethod::kMsChapV1: {
+      MsChapV1ResponseValue r = *ParseMsChapV1ResponseValue(p.response);
+      MsChapChallenge8 ch;
+      std::copy_n(p.challenge.begin(), 8, ch.begin());
+      v.success = *NtChallengeResponse(ch, password) == r.nt_response;
+      if (v.success) v.mppe = *MsChapV1MppeKeys(password, ch);
+      break;
+    }
+    case AuthMethod::kMsChapV2: {
+      MsChapV2ResponseValue r = *ParseMsChapV2ResponseValue(p.response);
+      std::array<uint8_t, 16> ch;
+      std::copy_n(p.challenge.begin(), 16, ch.begin());
+      v.success = *GenerateNTResponse(ch, r.peer_challenge, p.user, password) == r.nt_response;
+      if (v.success) {
+        v.authenticator_response =
+            *GenerateAuthenticatorResponse(password, r.nt_response, r.peer_challenge, ch, p.user);
+        v.mppe = *MsChapV2MppeKeys(password, r.nt_response, /*is_server=*/true);
+      }
+      break;
+    }
+  }
+  if (!v.success) v.reason = "Reply-Message: denied";
+  return v;
+}
+
+class ExternalVerification : public ::testing::TestWithParam<AuthMethod> {
+ protected:
+  void Run(const std::string& password) {
+    AuthenticatorConfig ac;
+    ac.lookup = [](std::string_view) { return Credential::Pending(); };
+    ac.random = auth_random.Source();
+    h.auth = *MakeAuthenticator(GetParam(), ac);
+    PeerConfig pc;
+    pc.user = "bob";
+    pc.password = password;
+    pc.random = peer_random.Source();
+    h.peer = *MakePeer(GetParam(), pc);
+    h.Start();
+    std::optional<PresentedCredentials> p = h.auth->PendingRequest();
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->method, GetParam());
+    EXPECT_EQ(p->user, "bob");
+    ASSERT_TRUE(h.auth->CompleteVerification(RemoteVerify(*p), h.now).ok());
+    EXPECT_FALSE(h.auth->PendingRequest().has_value());
+    h.Pump();
+    ASSERT_TRUE(h.auth->result() && h.peer->result());
+  }
+  ScriptedRandom auth_random{0x11};
+  ScriptedRandom peer_random{0xA0};
+  Harness h;
+};
+
+TEST_P(ExternalVerification, Success) {
+  Run("s3cret");
+  EXPECT_TRUE(h.auth->result()->success) << h.auth->result()->message;
+  EXPECT_TRUE(h.peer->result()->success) << h.peer->result()->message;  // S= checked for v2
+  if (GetParam() == AuthMethod::kMsChapV1 || GetParam() == AuthMethod::kMsChapV2) {
+    ASSERT_TRUE(h.auth->result()->mppe && h.peer->result()->mppe);
+    EXPECT_EQ(h.auth->result()->mppe->send, h.peer->result()->mppe->receive);
+    EXPECT_EQ(h.auth->result()->mppe->receive, h.peer->result()->mppe->send);
+  }
+}
+
+TEST_P(ExternalVerification, Rejected) {
+  Run("wrong");
+  EXPECT_EQ(h.auth->result()->failure, AuthFailure::kWrongPassword);
+  EXPECT_NE(h.auth->result()->message.find("Reply-Message: denied"), std::string::npos);
+  EXPECT_EQ(h.peer->result()->failure, AuthFailure::kRejected);
+}
+
+INSTANTIATE_TEST_SUITE_P(AllMethods, ExternalVerification,
+                         ::testing::Values(AuthMethod::kPap, AuthMethod::kChapMd5,
+                                           AuthMethod::kMsChapV1, AuthMethod::kMsChapV2),
+                         [](const ::testing::TestParamInfo<AuthMethod>& i) {
+                           return std::string(AuthMethodName(i.param));
+                         });
+
+TEST(ExternalVerificationV2, SuccessWithoutAuthenticatorResponseIsRefused) {
+  ScriptedRandom r;
+  AuthenticatorConfig ac;
+  ac.lookup = [](std::string_view) { return Credential::Pending(); };
+  ac.random = r.Source();
+  auto auth = *MakeAuthenticator(AuthMethod::kMsChapV2, ac);
+  EXPECT_FALSE(auth->CompleteVerification(ExternalVerdict{}, absl::UnixEpoch()).ok());
+  absl::Time now = absl::UnixEpoch();
+  auth->Start(now);
+  auto ch = ParseChapPacket(auth->TakeOutput()[0]);
+  std::array<uint8_t, 49> value = EncodeMsChapV2ResponseValue(MsChapV2ResponseValue{});
+  ASSERT_TRUE(
+      auth->Receive(
+              EncodeChapChallengeOrResponse(ChapCode::kResponse, ch->identifier, value, "bob"), now)
+          .ok());
+  ExternalVerdict v;
+  v.success = true;
+  EXPECT_FALSE(auth->CompleteVerification(v, now).ok());
+  EXPECT_EQ(auth->result(), nullptr);
+  v.authenticator_response = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
+  EXPECT_TRUE(auth->CompleteVerification(v, now).ok());
+  ASSERT_TRUE(auth->result() && auth->result()->success);
+  EXPECT_EQ(ParseChapPacket(auth->TakeOutput()[0])->message,
+            "S=407A5589115FD0D6209F510FE9C04566932CDA56 M=Welcome");
+}
+
+}  // namespace
+}  // namespace ppp

@@ -1,6 +1,7 @@
 // CHAP: the packet parser, the MS-CHAP message parsers, and the authenticator's and the peer's
 // receive paths for MD5, MS-CHAPv1 and MS-CHAPv2. Byte 0: bits 0-1 the algorithm (0 MD5,
-// 1 MS-CHAPv1, 2-3 MS-CHAPv2), bit 2 the role (0 authenticator, 1 peer).
+// 1 MS-CHAPv1, 2-3 MS-CHAPv2), bit 2 the role (0 authenticator, 1 peer), bit 3 how a pending
+// lookup ends (0 SupplyCredential, 1 CompleteVerification).
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -51,7 +52,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!auth.ok()) __builtin_trap();
     fuzzing::Drive(**auth, records);
     if (auto u = (*auth)->PendingLookup()) {
-      (void)(*auth)->SupplyCredential(*u, Credential::Found("s3cret"), absl::UnixEpoch());
+      if (data[0] & 8) {
+        // The external-verifier path (RADIUS later).
+        ExternalVerdict v;
+        v.success = (*auth)->PendingRequest()->user.size() % 2 == 0;
+        v.authenticator_response = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
+        (void)(*auth)->CompleteVerification(v, absl::UnixEpoch());
+      } else {
+        (void)(*auth)->SupplyCredential(*u, Credential::Found("s3cret"), absl::UnixEpoch());
+      }
     }
   }
   return 0;

@@ -1,4 +1,5 @@
-// PAP: the packet parser and both engines' receive paths (byte 0 bit 0: authenticator or peer).
+// PAP: the packet parser and both engines' receive paths (byte 0 bit 0: authenticator or peer;
+// bit 1: a pending lookup ends with SupplyCredential or CompleteVerification).
 #include <cstddef>
 #include <cstdint>
 
@@ -40,7 +41,15 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     if (!auth.ok()) __builtin_trap();
     fuzzing::Drive(**auth, records);
     if (auto u = (*auth)->PendingLookup()) {
-      (void)(*auth)->SupplyCredential(*u, Credential::Found("s3cret"), absl::UnixEpoch());
+      if (data[0] & 2) {
+        // The external-verifier path (RADIUS later).
+        ExternalVerdict v;
+        v.success = (*auth)->PendingRequest()->user.size() % 2 == 0;
+        v.authenticator_response = "S=407A5589115FD0D6209F510FE9C04566932CDA56";
+        (void)(*auth)->CompleteVerification(v, absl::UnixEpoch());
+      } else {
+        (void)(*auth)->SupplyCredential(*u, Credential::Found("s3cret"), absl::UnixEpoch());
+      }
     }
   }
   return 0;
