@@ -78,6 +78,9 @@ void WorkerInit(Worker* w) {
   sc.output.ctx = w;
   sc.socket_id = net->socket;
   sc.max_conns = net->cfg.tcp_max_conns;
+  // Payload the stack may hold in send and out-of-order queues: a share of the mbuf pool (each
+  // mbuf is 2 KiB whatever it carries), so that queued data cannot starve RX of buffers.
+  sc.mem_limit = std::max<uint64_t>(1 << 20, uint64_t{net->cfg.mbufs} * 512 / net->n_workers);
   // One MSS for the stack (RFC 9293 3.7.1): what fits the smallest port MTU, so no segment we
   // send needs fragmentation on any port.
   uint16_t min_mtu = net->n_ports ? UINT16_MAX : 1500;
