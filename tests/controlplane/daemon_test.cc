@@ -326,6 +326,57 @@ TEST_F(DaemonTest, ResyncFromTheDataPlaneAcrossRestarts) {
   auto active = Ctl({"/ppp", "active", "print"});
   EXPECT_THAT(active.out, HasSubstr("Laptop"));
   EXPECT_THAT(active.out, HasSubstr("198.19.101.100"));
+  // Doorbells: the data plane fetches the control plane's up-ring eventfd over ring.sock (and
+  // hands over its own); a record on a sleeping control plane's ring then wakes it up.
+  {
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un a{};
+    a.sun_family = AF_UNIX;
+    std::string p = dir_ + "/ring.sock";
+    memcpy(a.sun_path, p.c_str(), p.size());
+    ASSERT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a), 0);
+    std::string tag;
+    auto fds = ring::RecvFds(fd, &tag, 4);
+    ASSERT_TRUE(fds.ok()) << fds.status();
+    EXPECT_EQ(tag, "up");
+    ASSERT_EQ(fds->size(), 1u);
+    auto mine = ring::Doorbell::Create();
+    ASSERT_TRUE(mine.ok());
+    ASSERT_TRUE(ring::SendFds(fd, "down", {mine->fd(), mine->fd()}).ok());
+    close(fd);
+    ring::Doorbell cp_bell = ring::Doorbell::Adopt((*fds)[0]);
+    up[0].set_doorbell(cp_bell.fd());
+    // The idle control plane sleeps with its waiting flag up; our Commit takes the flag down and
+    // rings its eventfd (the only syscall on the producer side).
+    ASSERT_TRUE(wait_for([&] { return seg->up_control(0)->consumer_waiting.load() == 1; },
+                         "control plane asleep"));
+    ring::PortStatus ps{"ether7", {2, 0, 0, 0, 0, 7}, 1500, 1};
+    ASSERT_TRUE(ring::Send(up[0], ring::MsgType::kPortStatus, 0, ps));
+    EXPECT_EQ(seg->up_control(0)->consumer_waiting.load(), 0u);
+    ASSERT_TRUE(wait_for(
+        [&] {
+          return Ctl({"/interface", "ethernet", "print"}).out.find("ether7") != std::string::npos;
+        },
+        "port status through the ring"));
+    // Configuration goes down the ring: proxy-arp on the new port.
+    ASSERT_EQ(Ctl({"/interface", "ethernet", "set", "ether7", "arp=proxy-arp"}).rc, 0);
+    bool seen = false;
+    ASSERT_TRUE(wait_for(
+        [&] {
+          ring::RecordHeader h;
+          absl::Span<const uint8_t> p;
+          while (down[0].Peek(&h, &p)) {
+            auto d = ring::Decode(h, p);
+            if (d.ok() && d->type == ring::MsgType::kPortConfig) {
+              const auto& pc = std::get<ring::PortConfig>(d->body);
+              if (pc.name == "ether7" && pc.proxy_arp) seen = true;
+            }
+            down[0].Release();
+          }
+          return seen;
+        },
+        "port config on the down ring"));
+  }
   // kill -9: the data plane sees the heartbeat stop and refuses new sessions.
   Kill9();
   ASSERT_TRUE(wait_for([&] { return !seg->CpAcceptsSessions(ring::MonotonicNowNs()); },
