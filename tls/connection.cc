@@ -65,7 +65,7 @@ void Connection::AfterHandshake() {
       info_.server_name = sni;
     }
     if (X509* peer = SSL_get0_peer_certificate(ssl)) {
-      info_.peer_certificate = HashCertificate(peer);
+      info_.peer_certificate = HashCertificate(ctx_->lcore(), peer);
       char buf[512];
       X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof(buf));
       info_.peer_subject = buf;

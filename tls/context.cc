@@ -129,11 +129,11 @@ std::string TimeText(const ASN1_TIME* t) {
 
 }  // namespace
 
-CertificateHashes HashCertificate(X509* cert) {
+CertificateHashes HashCertificate(LcoreCrypto& lc, X509* cert) {
   CertificateHashes h;
   unsigned int n = 0;
-  X509_digest(cert, EVP_sha1(), h.sha1.data(), &n);
-  X509_digest(cert, EVP_sha256(), h.sha256.data(), &n);
+  X509_digest(cert, lc.sha1(), h.sha1.data(), &n);
+  X509_digest(cert, lc.sha256(), h.sha256.data(), &n);
   return h;
 }
 
@@ -278,7 +278,7 @@ absl::Status TlsContext::LoadIdentity(absl::Time now) {
     return absl::InvalidArgumentError(
         absl::StrCat("OpenSSL refused the key in ", key_src, ": ", OpenSslErrors()));
   }
-  hashes_ = HashCertificate(leaf);
+  hashes_ = HashCertificate(*lc_, leaf);
   return absl::OkStatus();
 }
 

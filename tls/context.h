@@ -33,8 +33,9 @@ struct CertificateHashes {
   std::array<uint8_t, 32> sha256{};
 };
 
-// Hashes of one DER-encoded certificate.
-CertificateHashes HashCertificate(X509* cert);
+// Hashes of one DER-encoded certificate, with the digests of the calling lcore's library context
+// (the default one would be shared, and contended, by all lcores).
+CertificateHashes HashCertificate(LcoreCrypto& lc, X509* cert);
 
 struct TlsConfig {
   Role role = Role::kServer;

@@ -314,7 +314,7 @@ absl::StatusOr<Handover> Handshake::TakeHandover() {
   if (in > 0) BIO_read(rbio_, h.pending_input.data(), static_cast<int>(in));
   if (const char* sni = SSL_get_servername(ssl_, TLSEXT_NAMETYPE_host_name)) h.server_name = sni;
   if (X509* peer = SSL_get0_peer_certificate(ssl_)) {
-    h.peer_certificate = HashCertificate(peer);
+    h.peer_certificate = HashCertificate(lc, peer);
     char buf[512];
     X509_NAME_oneline(X509_get_subject_name(peer), buf, sizeof(buf));
     h.peer_subject = buf;
