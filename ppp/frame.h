@@ -39,8 +39,12 @@ inline constexpr uint8_t kAllStationsAddress = 0xFF;  // RFC 1662 section 3.1
 inline constexpr uint8_t kUiControl = 0x03;
 
 // The largest MRU that fits SSTP: the 12-bit SSTP length (4095) minus the 4-byte SSTP header
-// (MS-SSTP 2.2.2); the PPP frame (FF 03 + protocol + information) has to fit.
+// (MS-SSTP 2.2.2). Windows asks for exactly this MRU. The whole PPP frame (FF 03, protocol,
+// information) must fit those 4091 bytes, so what we send carries at most kSstpMaxInformation
+// bytes of information whatever MRU the peer announced.
 inline constexpr size_t kSstpMaxMru = 4091;
+inline constexpr size_t kSstpMaxFrame = 4091;
+inline constexpr size_t kSstpMaxInformation = kSstpMaxFrame - 4;
 
 // "LCP", "IPv4", "0x8281"... for logs.
 std::string ProtocolName(uint16_t protocol);

@@ -319,8 +319,10 @@ absl::Status Session::SendData(uint16_t protocol, absl::Span<const uint8_t> info
     return absl::FailedPreconditionError(
         absl::StrCat("PPP: cannot send ", ProtocolName(protocol), ": its NCP is not open"));
   }
-  size_t limit = lcp_->negotiated().peer_mru;
-  if (information.size() + 2 > limit) {
+  // The peer's MRU counts the information field (RFC 1661 6.1); SSTP's length field caps the
+  // whole frame.
+  size_t limit = std::min<size_t>(lcp_->negotiated().peer_mru, kSstpMaxInformation);
+  if (information.size() > limit) {
     return absl::InvalidArgumentError(absl::StrFormat(
         "PPP: %d-byte packet exceeds the peer's MRU of %d", information.size(), limit));
   }

@@ -215,6 +215,12 @@ TEST_P(SessionAuthTest, FullSessionConnectAuthenticateIpcpEchoDisconnect) {
   EXPECT_EQ(delivered[0].first, kProtocolIpv4);
   EXPECT_EQ(delivered[0].second, packet);
 
+  // Larger than the peer's MRU (1500 by default): refused, not truncated.
+  EXPECT_FALSE(client.SendData(kProtocolIpv4, std::vector<uint8_t>(1501, 0x45)).ok());
+  EXPECT_TRUE(client.SendData(kProtocolIpv4, std::vector<uint8_t>(1500, 0x45)).ok());
+  w.Pump();
+  EXPECT_EQ(server.TakeDelivered().size(), 1u);
+
   // Echo.
   client.SendEchoRequest(w.now);
   w.Pump();
