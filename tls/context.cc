@@ -203,7 +203,10 @@ absl::StatusOr<std::unique_ptr<TlsContext>> TlsContext::Create(LcoreCrypto& lc,
   return c;
 }
 
-TlsContext::~TlsContext() { SSL_CTX_free(ctx_); }
+TlsContext::~TlsContext() {
+  for (X509* x : chain_) X509_free(x);
+  SSL_CTX_free(ctx_);
+}
 
 absl::Status TlsContext::LoadIdentity(absl::Time now) {
   const bool server = config_.role == Role::kServer;
@@ -269,6 +272,8 @@ absl::Status TlsContext::LoadIdentity(absl::Time now) {
         absl::StrCat("OpenSSL refused the certificate in ", cert_src, ": ", OpenSslErrors()));
   }
   for (size_t i = 1; i < certs->size(); ++i) {
+    X509_up_ref((*certs)[i].get());
+    chain_.push_back((*certs)[i].get());
     if (SSL_CTX_add1_chain_cert(ctx_, (*certs)[i].get()) != 1) {
       return absl::InvalidArgumentError(absl::StrCat("OpenSSL refused chain certificate ", i + 1,
                                                      " in ", cert_src, ": ", OpenSslErrors()));
@@ -308,10 +313,25 @@ absl::Status TlsContext::LoadTrust() {
       SSL_CTX_set_verify(ctx_, SSL_VERIFY_NONE, nullptr);
       return absl::OkStatus();
     }
+    bool partial = false;
     if (cas.empty()) {
-      return absl::InvalidArgumentError(
-          "require-client-certificate=yes needs ca_file: the CA that client certificates must "
-          "chain to");
+      // RouterOS semantics: the client's certificate must come from the server's own chain.
+      for (X509* x : chain_) {
+        X509_up_ref(x);
+        cas.emplace_back(x);
+        X509_STORE_add_cert(SSL_CTX_get_cert_store(ctx_), x);
+        partial = partial || X509_check_issued(x, x) != X509_V_OK;  // not self-signed
+      }
+    }
+    if (cas.empty()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "require-client-certificate=yes needs the CA that client certificates must chain to: "
+          "set ca_file, or append the CA certificate(s) after the server certificate in ",
+          config_.certificate_file.empty() ? "the certificate file" : config_.certificate_file));
+    }
+    if (partial) {
+      // An intermediate from our chain is an anchor even without its root.
+      X509_STORE_set_flags(SSL_CTX_get_cert_store(ctx_), X509_V_FLAG_PARTIAL_CHAIN);
     }
     // Tell clients which CAs we accept so they pick the right certificate (RFC 8446 4.2.4).
     STACK_OF(X509_NAME)* names = sk_X509_NAME_new_null();

@@ -55,7 +55,9 @@ struct TlsConfig {
   // chain to. Client: the CA the server's chain must lead to; empty uses the system's store.
   std::string ca_file;
 
-  // Server: RouterOS require-client-certificate=yes. Needs ca_file.
+  // Server: RouterOS require-client-certificate=yes: the client's certificate must belong to the
+  // same chain as the server's. The anchors are ca_file if set, else the CA certificates that
+  // follow the leaf in certificate_file (an intermediate there is trusted as an anchor).
   bool require_client_certificate = false;
 
   // Client: the name sent as SNI and checked against the server's certificate.
@@ -114,6 +116,7 @@ class TlsContext {
   SSL_CTX* ctx_ = nullptr;
   TlsConfig config_;
   std::optional<CertificateHashes> hashes_;
+  std::vector<X509*> chain_;  // certificates after the leaf in certificate_file (owned)
   std::vector<std::string> warnings_;
   std::atomic<int> in_progress_{0};
 };

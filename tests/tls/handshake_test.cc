@@ -330,12 +330,34 @@ TEST_F(HandshakeTest, OurClientPresentsItsCertificate) {
   ExpectRecordsFlow(*lc_, **s, **c);
 }
 
-TEST_F(HandshakeTest, RequireClientCertificateNeedsCaFile) {
+TEST_F(HandshakeTest, RequireClientCertificateNeedsACa) {
+  // A leaf-only certificate file and no ca_file: nothing to check client certificates against.
   tls::TlsConfig scfg = ServerConfig();
+  scfg.certificate_file = pki_->server_rsa_cert;
+  scfg.private_key_file = pki_->server_rsa_key;
   scfg.require_client_certificate = true;
   auto c = tls::TlsContext::Create(*lc_, scfg, absl::Now());
   ASSERT_FALSE(c.ok());
   EXPECT_NE(c.status().message().find("ca_file"), std::string::npos) << c.status();
+  EXPECT_NE(c.status().message().find("server-rsa.pem"), std::string::npos) << c.status();
+}
+
+TEST_F(HandshakeTest, RequireClientCertificateFromTheServersOwnChain) {
+  // RouterOS: "checks whether client's certificate belongs to the same certificate chain as
+  // server's certificate". server_ec_cert holds leaf + CA; no ca_file is configured.
+  tls::TlsConfig scfg = ServerConfig();
+  scfg.require_client_certificate = true;
+  auto sctx = Ctx(scfg);
+  ASSERT_TRUE(sctx);
+  for (bool good : {true, false}) {
+    tls::TlsConfig ccfg = ClientConfig();
+    ccfg.certificate_file = good ? pki_->client_cert : pki_->rogue_client_cert;
+    ccfg.private_key_file = good ? pki_->client_key : pki_->rogue_client_key;
+    auto cctx = Ctx(ccfg);
+    auto s = tls::Handshake::Create(*sctx, absl::UnixEpoch());
+    auto c = tls::Handshake::Create(*cctx, absl::UnixEpoch());
+    EXPECT_EQ(PumpPair(**s, **c), good) << (*s)->error();
+  }
 }
 
 TEST_F(HandshakeTest, AnonymousModeNeedsBothSidesAndIsFlagged) {
