@@ -85,7 +85,10 @@ bool Request(char kind, const std::string& cwd, const std::string& line, Reply* 
   return true;
 }
 
-std::string Prompt(const std::string& cwd) { return absl::StrCat("[admin@sstp] ", cwd, "> "); }
+// RouterOS: "[admin@sstp] > " at the root, "[admin@sstp] /ppp secret> " in a menu.
+std::string Prompt(const std::string& cwd) {
+  return cwd == "/" ? "[admin@sstp] > " : absl::StrCat("[admin@sstp] ", cwd, "> ");
+}
 
 int RunScript(std::istream& in) {
   std::string cwd = "/", line, pending;
