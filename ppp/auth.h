@@ -113,7 +113,8 @@ struct Credential {
     kFound,     // `password` (UTF-8) is the user's secret
     kNotFound,  // no such user
     kDisabled,  // the user exists but may not log in
-    kPending,   // asynchronous backend: the answer comes later through SupplyCredential()
+    kPending,   // asynchronous backend: the answer comes later through SupplyCredential() or
+                // CompleteVerification()
     kError,     // the backend failed (message in `error`)
   };
   Status status = Status::kNotFound;
@@ -126,6 +127,9 @@ struct Credential {
   static Credential NotFound() { return Credential{Status::kNotFound, {}, {}}; }
   static Credential Disabled() { return Credential{Status::kDisabled, {}, {}}; }
   static Credential Pending() { return Credential{Status::kPending, {}, {}}; }
+  static Credential Error(std::string message) {
+    return Credential{Status::kError, {}, std::move(message)};
+  }
 };
 
 // Called by the authenticator with the user name the peer sent. Synchronous backends (the local
@@ -190,7 +194,11 @@ class AuthEngine {
   virtual void OnTimer(absl::Time now) = 0;
 
   // Packets to send since the last call, each the payload of one frame of protocol().
-  std::vector<std::vector<uint8_t>> TakeOutput() { return std::move(output_); }
+  std::vector<std::vector<uint8_t>> TakeOutput() {
+    std::vector<std::vector<uint8_t>> out;
+    out.swap(output_);
+    return out;
+  }
   bool HasOutput() const { return !output_.empty(); }
 
   // nullptr until authentication has finished; then the outcome, which never changes.
