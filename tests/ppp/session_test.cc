@@ -646,6 +646,103 @@ TEST(SessionTest, PeerRenegotiatesLcpAndTheLinkAuthenticatesAgain) {
   EXPECT_FALSE(server.terminated());
 }
 
+// A server Session against the exact frames a Windows SSTP client sends (PAP, so every byte is
+// predictable): LCP with callback and MRRU, Identification, PAP, CCP and IPV6CP (rejected), IPCP
+// with VJ, DNS and NBNS.
+TEST(SessionTest, WindowsClientFramesByteForByte) {
+  TestPolicy policy;
+  Session server(ServerConfig(&policy, {AuthMethod::kPap}));
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  server.Start(now);
+  auto out = server.TakeOutput();
+  ASSERT_EQ(out.size(), 1u);
+  // FF 03 C0 21, Configure-Request id 1: auth PAP (C0 23), magic.
+  ASSERT_EQ(out[0].size(), 18u);
+  EXPECT_THAT(std::vector<uint8_t>(out[0].begin(), out[0].begin() + 14),
+              ::testing::ElementsAreArray({0xFF, 0x03, 0xC0, 0x21, 0x01, 0x01, 0x00, 0x0E, 0x03,
+                                           0x04, 0xC0, 0x23, 0x05, 0x06}));
+  std::vector<uint8_t> our_request = out[0];
+
+  auto in = [&](std::vector<uint8_t> f) {
+    EXPECT_TRUE(server.ReceiveFrame(f, now).ok());
+    return server.TakeOutput();
+  };
+  const std::vector<uint8_t> endpoint = {0x13, 0x17, 0x01, 0x9C, 0x3E, 0x41, 0x07, 0x5A,
+                                         0xB2, 0x4D, 0x11, 0x8F, 0x20, 0x63, 0x4A, 0x1E,
+                                         0xD0, 0x77, 0x05, 0x00, 0x00, 0x00, 0x00};
+  std::vector<uint8_t> cr = {0xFF, 0x03, 0xC0, 0x21, 0x01, 0x00, 0x00, 0x30, 0x01, 0x04,
+                             0x0F, 0xFB, 0x05, 0x06, 0x5A, 0x3C, 0x11, 0x7E, 0x07, 0x02,
+                             0x08, 0x02, 0x0D, 0x03, 0x06, 0x11, 0x04, 0x06, 0x4E};
+  cr.insert(cr.end(), endpoint.begin(), endpoint.end());
+  out = in(cr);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_THAT(out[0], ::testing::ElementsAreArray({0xFF, 0x03, 0xC0, 0x21, 0x04, 0x00, 0x00, 0x0B,
+                                                   0x0D, 0x03, 0x06, 0x11, 0x04, 0x06, 0x4E}));
+  std::vector<uint8_t> ack = our_request;
+  ack[4] = 0x02;
+  EXPECT_TRUE(in(ack).empty());
+  std::vector<uint8_t> cr2 = {0xFF, 0x03, 0xC0, 0x21, 0x01, 0x01, 0x00, 0x29, 0x01, 0x04, 0x0F,
+                              0xFB, 0x05, 0x06, 0x5A, 0x3C, 0x11, 0x7E, 0x07, 0x02, 0x08, 0x02};
+  cr2.insert(cr2.end(), endpoint.begin(), endpoint.end());
+  out = in(cr2);
+  ASSERT_EQ(out.size(), 1u);
+  std::vector<uint8_t> expected_ack = cr2;
+  expected_ack[4] = 0x02;
+  EXPECT_EQ(out[0], expected_ack);
+  EXPECT_EQ(server.phase(), Phase::kAuthenticate);
+  // LCP Identification "MSRASV5.20" (RFC 1570): taken silently.
+  EXPECT_TRUE(in({0xFF, 0x03, 0xC0, 0x21, 0x0C, 0x02, 0x00, 0x12, 0x5A, 0x3C, 0x11,
+                  0x7E, 'M',  'S',  'R',  'A',  'S',  'V',  '5',  '.',  '2',  '0'})
+                  .empty());
+  // PAP Authenticate-Request: alice / s3cret. Authenticate-Ack, then our IPCP request.
+  out = in({0xFF, 0x03, 0xC0, 0x23, 0x01, 0x01, 0x00, 0x11, 0x05, 'a', 'l',
+            'i',  'c',  'e',  0x06, 's',  '3',  'c',  'r',  'e',  't'});
+  ASSERT_EQ(out.size(), 2u);
+  EXPECT_THAT(std::vector<uint8_t>(out[0].begin(), out[0].begin() + 6),
+              ::testing::ElementsAreArray({0xFF, 0x03, 0xC0, 0x23, 0x02, 0x01}));
+  EXPECT_THAT(out[1], ::testing::ElementsAreArray({0xFF, 0x03, 0x80, 0x21, 0x01, 0x01, 0x00, 0x0A,
+                                                   0x03, 0x06, 198, 18, 0, 1}));
+  // CCP and IPV6CP: not spoken here, Protocol-Reject.
+  out = in({0xFF, 0x03, 0x80, 0xFD, 0x01, 0x03, 0x00, 0x0A, 0x12, 0x06, 0x01, 0x00, 0x00, 0x00});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_THAT(std::vector<uint8_t>(out[0].begin(), out[0].begin() + 4),
+              ::testing::ElementsAreArray({0xFF, 0x03, 0xC0, 0x21}));
+  EXPECT_EQ(out[0][4], 0x08);
+  out = in({0xFF, 0x03, 0x80, 0x57, 0x01, 0x04, 0x00, 0x0E, 0x01, 0x0A, 0x11, 0x22, 0x33, 0x44,
+            0x55, 0x66, 0x77, 0x88});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][4], 0x08);
+  // IPCP: VJ and NBNS rejected, then address and DNS naked, then acked.
+  out =
+      in({0xFF, 0x03, 0x80, 0x21, 0x01, 0x05, 0x00, 0x28, 0x02, 0x06, 0x00, 0x2D, 0x0F, 0x01, 0x03,
+          0x06, 0,    0,    0,    0,    0x81, 0x06, 0,    0,    0,    0,    0x82, 0x06, 0,    0,
+          0,    0,    0x83, 0x06, 0,    0,    0,    0,    0x84, 0x06, 0,    0,    0,    0});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_THAT(out[0],
+              ::testing::ElementsAreArray({0xFF, 0x03, 0x80, 0x21, 0x04, 0x05, 0x00, 0x16, 0x02,
+                                           0x06, 0x00, 0x2D, 0x0F, 0x01, 0x82, 0x06, 0,    0,
+                                           0,    0,    0x84, 0x06, 0,    0,    0,    0}));
+  out = in({0xFF, 0x03, 0x80, 0x21, 0x01, 0x06, 0x00, 0x16, 0x03, 0x06, 0, 0, 0,
+            0,    0x81, 0x06, 0,    0,    0,    0,    0x83, 0x06, 0,    0, 0, 0});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_THAT(out[0],
+              ::testing::ElementsAreArray({0xFF, 0x03, 0x80, 0x21, 0x03, 0x06, 0x00, 0x16, 0x03,
+                                           0x06, 198,  18,   0,    10,   0x81, 0x06, 198,  18,
+                                           0,    53,   0x83, 0x06, 198,  18,   1,    53}));
+  EXPECT_TRUE(
+      in({0xFF, 0x03, 0x80, 0x21, 0x02, 0x01, 0x00, 0x0A, 0x03, 0x06, 198, 18, 0, 1}).empty());
+  out = in({0xFF, 0x03, 0x80, 0x21, 0x01, 0x07, 0x00, 0x16, 0x03, 0x06, 198, 18, 0,
+            10,   0x81, 0x06, 198,  18,   0,    53,   0x83, 0x06, 198,  18,  1,  53});
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0][4], 0x02);
+  std::vector<SessionEvent> events = server.TakeEvents();
+  const SessionEvent* up = Find(events, Type::kNetworkUp);
+  ASSERT_NE(up, nullptr);
+  EXPECT_EQ(up->network.remote_address, Ip(198, 18, 0, 10));
+  EXPECT_EQ(Find(events, Type::kLcpUp)->lcp->peer_mru, 4091);
+  EXPECT_EQ(server.phase(), Phase::kNetwork);
+}
+
 TEST(SessionTest, CreateValidatesConfig) {
   SessionConfig c;
   EXPECT_FALSE(Session::Create(c).ok());  // server without policy
