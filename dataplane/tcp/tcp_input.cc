@@ -1,6 +1,7 @@
 // Segment arrival (RFC 9293 3.10.7), with RFC 7323 PAWS, RFC 5961 protections, RFC 5681/6582/6675
 // loss recovery triggers, delayed ACKs (RFC 9293 3.8.6.3, RFC 5681 4.2) and the out-of-order
 // queue.
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -53,6 +54,16 @@ bool StackImpl::VerifyChecksum(rte_mbuf* m, uint32_t ihl, uint32_t tcp_len, uint
   uint64_t l4 = m->ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK;
   if (l4 == RTE_MBUF_F_RX_L4_CKSUM_GOOD) return true;
   if (l4 == RTE_MBUF_F_RX_L4_CKSUM_BAD) return false;
+  if (m->next == nullptr) {
+    // One segment: the native-order sum plus DPDK's pseudo-header sum; a valid
+    // segment sums to 0xffff.
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    uint32_t raw = RawChecksum(rte_pktmbuf_mtod_offset(m, const uint8_t*, ihl), tcp_len);
+    raw += rte_ipv4_phdr_cksum(ip, 0);
+    raw = (raw & 0xffff) + (raw >> 16);
+    raw = (raw & 0xffff) + (raw >> 16);
+    return raw == 0xffff;
+  }
   uint32_t sum = PseudoHeaderSum(src, dst, static_cast<uint16_t>(tcp_len));
   uint32_t off = ihl, left = tcp_len, pos = 0;
   for (rte_mbuf* s = m; s != nullptr && left > 0; s = s->next) {

@@ -2,6 +2,7 @@
 // SACK blocks). Segments are built in fresh mbufs from the stack's pool: IPv4 + TCP headers and,
 // for data, a copy of the payload from the send queue, which keeps the original for
 // retransmission. Checksums are computed in software.
+#include <rte_ip.h>
 #include <rte_mbuf.h>
 
 #include <algorithm>
@@ -56,8 +57,13 @@ void StackImpl::FinishSegment(rte_mbuf* m, uint32_t dst_ip) {
   uint8_t* ip = rte_pktmbuf_mtod(m, uint8_t*);
   uint8_t* tcp = ip + kIpv4HeaderLen;
   uint16_t tcp_len = static_cast<uint16_t>(m->pkt_len - kIpv4HeaderLen);
-  uint32_t sum = PseudoHeaderSum(LoadBe32(ip + 12), LoadBe32(ip + 16), tcp_len);
-  StoreBe16(tcp + 16, ChecksumFold(ChecksumPartial(tcp, tcp_len, sum)));
+  // DPDK's checksum sums native-order words; the folded complement is stored as is.
+  uint32_t sum = RawChecksum(tcp, tcp_len);
+  sum += rte_ipv4_phdr_cksum(reinterpret_cast<const rte_ipv4_hdr*>(ip), 0);
+  sum = (sum & 0xffff) + (sum >> 16);
+  sum = (sum & 0xffff) + (sum >> 16);
+  uint16_t ck = static_cast<uint16_t>(~sum);
+  std::memcpy(tcp + 16, &ck, sizeof(ck));
   ++counters_.segs_out;
   cfg_.output.fn(cfg_.output.ctx, m, dst_ip);
 }

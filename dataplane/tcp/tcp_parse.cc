@@ -1,5 +1,7 @@
 #include "dataplane/tcp/tcp_parse.h"
 
+#include <cstring>
+
 namespace dp::tcp {
 
 ParseResult ParseTcp(absl::Span<const uint8_t> segment, TcpHeader* hdr, TcpOptions* opts) {
@@ -179,6 +181,43 @@ uint32_t ChecksumPartial(const uint8_t* data, size_t len, uint32_t sum) {
   if (i < len) acc += static_cast<uint32_t>(data[i]) << 8;
   while (acc >> 32) acc = (acc & 0xffffffffu) + (acc >> 32);
   return static_cast<uint32_t>(acc);
+}
+
+uint16_t RawChecksum(const uint8_t* data, size_t len) {
+  uint64_t a0 = 0, a1 = 0, a2 = 0, a3 = 0;
+  const uint8_t* p = data;
+  while (len >= 32) {
+    uint64_t w[4];
+    std::memcpy(w, p, sizeof(w));
+    a0 += (w[0] & 0xffffffffu) + (w[0] >> 32);
+    a1 += (w[1] & 0xffffffffu) + (w[1] >> 32);
+    a2 += (w[2] & 0xffffffffu) + (w[2] >> 32);
+    a3 += (w[3] & 0xffffffffu) + (w[3] >> 32);
+    p += 32;
+    len -= 32;
+  }
+  uint64_t acc = a0 + a1 + a2 + a3;  // each below 2^43: no overflow for any IPv4 length
+  while (len >= 4) {
+    uint32_t w;
+    std::memcpy(&w, p, sizeof(w));
+    acc += w;
+    p += 4;
+    len -= 4;
+  }
+  if (len >= 2) {
+    uint16_t w;
+    std::memcpy(&w, p, sizeof(w));
+    acc += w;
+    p += 2;
+    len -= 2;
+  }
+  if (len > 0) {
+    uint16_t w = 0;
+    std::memcpy(&w, p, 1);  // the odd byte sits in the first byte of a zero-padded word
+    acc += w;
+  }
+  while (acc >> 16) acc = (acc & 0xffff) + (acc >> 16);
+  return static_cast<uint16_t>(acc);
 }
 
 uint16_t ChecksumFold(uint32_t sum) {

@@ -93,6 +93,11 @@ uint16_t ChecksumFold(uint32_t sum);  // returns the one's complement of the fol
 // Pseudo-header sum for TCP over IPv4 (addresses in host order, tcp_len = header + payload).
 uint32_t PseudoHeaderSum(uint32_t src_ip, uint32_t dst_ip, uint16_t tcp_len);
 
+// One's complement sum of `len` bytes in native byte order, folded to 16 bits (the convention of
+// DPDK's rte_raw_cksum and rte_ipv4_phdr_cksum: the complement is stored with a native store).
+// 64-bit accumulation, about 8 bytes per cycle: the data path checksums every segment with it.
+uint16_t RawChecksum(const uint8_t* data, size_t len);
+
 inline uint16_t LoadBe16(const uint8_t* p) { return static_cast<uint16_t>(p[0] << 8 | p[1]); }
 inline uint32_t LoadBe32(const uint8_t* p) {
   return static_cast<uint32_t>(p[0]) << 24 | static_cast<uint32_t>(p[1]) << 16 |

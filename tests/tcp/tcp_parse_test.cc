@@ -116,3 +116,21 @@ TEST(SipHash, ReferenceVector) {
 
 }  // namespace
 }  // namespace dp::tcp
+
+namespace dp::tcp {
+namespace {
+
+TEST(TcpParse, RawChecksumMatchesBigEndianSum) {
+  std::vector<uint8_t> d(1403);
+  for (size_t i = 0; i < d.size(); ++i) d[i] = static_cast<uint8_t>(i * 7 + 3);
+  for (size_t len : {0ul, 1ul, 2ul, 3ul, 31ul, 32ul, 33ul, 1400ul, 1403ul}) {
+    uint16_t be = static_cast<uint16_t>(~ChecksumFold(ChecksumPartial(d.data(), len, 0)));
+    uint16_t native = RawChecksum(d.data(), len);
+    uint8_t b[2];
+    std::memcpy(b, &native, 2);  // native store of the native sum gives the big-endian bytes
+    EXPECT_EQ(LoadBe16(b), be) << len;
+  }
+}
+
+}  // namespace
+}  // namespace dp::tcp
