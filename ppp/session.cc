@@ -409,8 +409,11 @@ void Session::HandleLcpEvent(LayerEvent e, absl::Time now) {
       ev.lcp = lcp_->negotiated();
       Emit(std::move(ev));
       if (config_.multilink && lcp_->negotiated().peer_mrru) {
-        reassembler_ = std::make_unique<MultilinkReassembler>(MultilinkReassemblerConfig{
-            .short_sequence = lcp_->negotiated().peer_short_sequence, .mrru = config_.mrru});
+        // We never ask for short sequence numbers (RFC 1990 5.1.2 is about what each end
+        // receives), so the peer's fragments carry the long 24-bit format; they reassemble to at
+        // most our MRRU.
+        reassembler_ = std::make_unique<MultilinkReassembler>(
+            MultilinkReassemblerConfig{.short_sequence = false, .mrru = config_.mrru});
       }
       if (config_.echo_interval > absl::ZeroDuration()) {
         next_echo_ = now + config_.echo_interval;

@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ppp/frame.h"
+#include "ppp/multilink.h"
 
 namespace ppp {
 namespace {
@@ -741,6 +742,33 @@ TEST(SessionTest, WindowsClientFramesByteForByte) {
   EXPECT_EQ(up->network.remote_address, Ip(198, 18, 0, 10));
   EXPECT_EQ(Find(events, Type::kLcpUp)->lcp->peer_mru, 4091);
   EXPECT_EQ(server.phase(), Phase::kNetwork);
+}
+
+TEST(SessionTest, MultilinkFragmentsAreReassembled) {
+  TestPolicy policy;
+  SessionConfig sc = ServerConfig(&policy, {AuthMethod::kPap});
+  sc.multilink = true;
+  SessionConfig cc = ClientConfig({AuthMethod::kPap});
+  cc.multilink = true;
+  Session server(sc), client(cc);
+  Wire w(server, client);
+  w.Start();
+  ASSERT_NE(Find(w.server_events, Type::kNetworkUp), nullptr);
+  EXPECT_EQ(server.lcp().negotiated().peer_mrru, 1614);
+  // An IPv4 packet of 1400 bytes in 300-byte MP fragments (inner protocol field compressed).
+  std::vector<uint8_t> inner = {0x21};
+  for (int i = 0; i < 1400; ++i) inner.push_back(static_cast<uint8_t>(i));
+  MultilinkFragmenter frag(/*short_sequence=*/false);
+  std::vector<std::vector<uint8_t>> fragments;
+  frag.Fragment(inner, 300, fragments);
+  ASSERT_EQ(fragments.size(), 5u);
+  for (const auto& f : fragments) {
+    ASSERT_TRUE(server.ReceiveFrame(EncodeFrame(kProtocolMultilink, f), w.now).ok());
+  }
+  auto delivered = server.TakeDelivered();
+  ASSERT_EQ(delivered.size(), 1u);
+  EXPECT_EQ(delivered[0].first, kProtocolIpv4);
+  EXPECT_EQ(delivered[0].second, std::vector<uint8_t>(inner.begin() + 1, inner.end()));
 }
 
 TEST(SessionTest, CreateValidatesConfig) {
