@@ -433,6 +433,7 @@ int Daemon::Run() {
   sigemptyset(&mask);
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
+  sigaddset(&mask, SIGHUP);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   sig_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
@@ -489,7 +490,18 @@ int Daemon::Run() {
         signalfd_siginfo si;
         ssize_t r = read(sig_fd_, &si, sizeof si);
         (void)r;
-        running_ = false;
+        if (r == ssize_t(sizeof si) && si.ssi_signo == SIGHUP) {
+          // Reload: a damaged file is refused with its line and reason, and the running (last
+          // good) configuration stays.
+          absl::Status st = LoadConfig();
+          if (!st.ok()) {
+            Log(Level::kError, "reload refused: %s; keeping the running configuration",
+                st.message());
+          }
+          sink_.Flush();
+        } else {
+          running_ = false;
+        }
       } else if (fd == up_bell_.fd()) {
         up_bell_.Drain();
       } else if (clients_.count(fd)) {

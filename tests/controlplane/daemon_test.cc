@@ -267,6 +267,30 @@ TEST_F(DaemonTest, DamagedConfigurationIsRefusedWithTheLine) {
   int lines = int(std::count(good.begin(), good.end(), '\n'));
   EXPECT_THAT(log, HasSubstr(absl::StrCat("line ", lines + 2, ": expected end of command")));
   EXPECT_EQ(*ReadWholeFile(path), damaged);  // left for the operator to see
+
+  // A running control plane asked to reload (SIGHUP) a damaged file keeps its configuration.
+  ASSERT_TRUE(SaveAtomically(path, good).ok());
+  Start();
+  ASSERT_TRUE(SaveAtomically(path, damaged).ok());
+  kill(daemon_.pid, SIGHUP);
+  for (int i = 0; i < 100; ++i) {
+    if (ReadWholeFile(dir_ + "/daemon.log")->find("reload refused") != std::string::npos) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_THAT(*ReadWholeFile(dir_ + "/daemon.log"), HasSubstr("reload refused"));
+  auto r = Ctl({"/ppp", "secret", "print"});
+  EXPECT_EQ(r.rc, 0);
+  EXPECT_THAT(r.out, HasSubstr(" a "));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr(" b ")));
+  // A good file reloads.
+  ASSERT_TRUE(SaveAtomically(path, good + "/ppp secret\nadd name=c password=1\n").ok());
+  kill(daemon_.pid, SIGHUP);
+  bool reloaded = false;
+  for (int i = 0; i < 100 && !reloaded; ++i) {
+    reloaded = Ctl({"/ppp", "secret", "print"}).out.find(" c ") != std::string::npos;
+    if (!reloaded) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  EXPECT_TRUE(reloaded);
 }
 
 // The test plays the data plane on the real ring.
