@@ -13,6 +13,8 @@ DP_NS=sstpt-${TAG}-dp
 K1_NS=sstpt-${TAG}-k1
 K2_NS=sstpt-${TAG}-k2
 WORK=$(mktemp -d /tmp/sstpt-${TAG}.XXXXXX)
+# Only matters for a -Dsanitize build: leaks inside PMD libraries are not ours.
+export LSAN_OPTIONS="suppressions=$HERE/lsan.supp${LSAN_OPTIONS:+:$LSAN_OPTIONS}"
 DP_PID=
 BG_PIDS=()
 
