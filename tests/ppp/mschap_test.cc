@@ -3,6 +3,8 @@
 #include "ppp/mschap.h"
 
 #include <atomic>
+#include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <thread>
 
@@ -225,6 +227,29 @@ TEST(PppCrypto, ConcurrentUseFromThreads) {
   }
   for (auto& th : threads) th.join();
   EXPECT_EQ(wrong.load(), 0);
+}
+
+}  // namespace
+}  // namespace ppp
+
+namespace ppp {
+namespace {
+
+// Without OpenSSL's legacy provider (no MD4, no DES) every MS-CHAP call fails with a message that
+// names it. Runs in a fresh process (threadsafe death test) so the context is created there.
+TEST(PppCryptoDeathTest, MissingLegacyProviderIsAClearError) {
+  GTEST_FLAG_SET(death_test_style, "threadsafe");
+  EXPECT_EXIT(
+      {
+        setenv("OPENSSL_MODULES", "/nonexistent-ossl-modules", 1);
+        absl::Status s = PppCryptoStatus();
+        absl::StatusOr<NtHash> h = NtPasswordHash("x");
+        std::fprintf(stderr, "%s\n", std::string(s.message()).c_str());
+        bool clear = !s.ok() && !h.ok() && h.status() == s &&
+                     s.message().find("legacy provider") != absl::string_view::npos;
+        std::exit(clear ? 0 : 1);
+      },
+      ::testing::ExitedWithCode(0), "legacy provider");
 }
 
 }  // namespace
