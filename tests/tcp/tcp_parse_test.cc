@@ -20,7 +20,7 @@ std::vector<uint8_t> Header(uint8_t flags, std::vector<uint8_t> opts) {
   b[12] = static_cast<uint8_t>(((20 + opts.size()) / 4) << 4);
   b[13] = flags;
   StoreBe16(&b[14], 29200);
-  std::memcpy(&b[20], opts.data(), opts.size());
+  if (!opts.empty()) std::memcpy(&b[20], opts.data(), opts.size());
   return b;
 }
 

@@ -8,6 +8,7 @@
 
 #include <cstring>
 #include <deque>
+#include <random>
 #include <string>
 #include <vector>
 
@@ -977,6 +978,153 @@ TEST_F(TcpTest, IdleConnectionHoldsNoBuffers) {
   EXPECT_EQ(stack_->queued_bytes(), 0u);
   EXPECT_EQ(stack_->GetStats(c).queued, 0u);
 }
+
+// ---------------------------------------------------------------------------------------------
+// Two stacks back to back through a seeded lossy wire: drop, reorder, duplicate, corrupt. Both
+// directions move data at once; every byte must arrive exactly once and in order, and both ends
+// must close cleanly.
+
+struct Wire {
+  std::vector<rte_mbuf*> q;
+  static void Out(void* ctx, rte_mbuf* m, uint32_t) { static_cast<Wire*>(ctx)->q.push_back(m); }
+};
+
+uint8_t PatternByte(uint64_t i) { return static_cast<uint8_t>((i * 131 + (i >> 11)) % 251); }
+
+class Endpoint : public Handler {
+ public:
+  bool OnAccept(Conn* c) override {
+    conn = c;
+    return true;
+  }
+  void OnConnected(Conn* c) override { conn = c; }
+  void OnData(Conn* c, rte_mbuf* m) override {
+    uint32_t n = m->pkt_len;
+    for (rte_mbuf* s = m; s != nullptr; s = s->next) {
+      const uint8_t* p = rte_pktmbuf_mtod(s, const uint8_t*);
+      for (uint16_t i = 0; i < s->data_len; ++i) {
+        if (p[i] != PatternByte(received)) ++corrupt;
+        ++received;
+      }
+    }
+    rte_pktmbuf_free(m);
+    stack->Consumed(c, n, *now);
+  }
+  void OnPeerClosed(Conn*) override { peer_closed = true; }
+  void OnClosed(Conn*, CloseReason why) override {
+    closed = true;
+    reason = why;
+    conn = nullptr;
+  }
+  void Pump() {
+    while (conn != nullptr && sent < to_send && stack->SendSpace(conn) > 0) {
+      uint32_t n = static_cast<uint32_t>(std::min<uint64_t>(1200, to_send - sent));
+      rte_mbuf* m = rte_pktmbuf_alloc(g_pool);
+      ASSERT_NE(m, nullptr);
+      uint8_t* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, static_cast<uint16_t>(n)));
+      for (uint32_t i = 0; i < n; ++i) p[i] = PatternByte(sent + i);
+      ASSERT_TRUE(stack->Send(conn, m, *now));
+      sent += n;
+    }
+    if (conn != nullptr && sent == to_send && !close_called) {
+      stack->Close(conn, *now);
+      close_called = true;
+    }
+  }
+  Stack* stack = nullptr;
+  uint64_t* now = nullptr;
+  Conn* conn = nullptr;
+  uint64_t to_send = 0, sent = 0, received = 0, corrupt = 0;
+  bool peer_closed = false, closed = false, close_called = false;
+  CloseReason reason = CloseReason::kNormal;
+};
+
+class LossyPairTest : public ::testing::TestWithParam<uint32_t> {};
+
+TEST_P(LossyPairTest, BidirectionalTransferSurvivesImpairment) {
+  std::mt19937 rng(GetParam());
+  uint64_t now = 1000 * kMs;
+  Wire to_server, to_client;
+  StackConfig sc;
+  sc.pool = g_pool;
+  sc.output = IpOutput{&Wire::Out, &to_client};
+  sc.rcv_buf = 64 * 1024;
+  sc.snd_buf = 64 * 1024;
+  sc.max_retries = 30;
+  StackConfig cc = sc;
+  cc.output = IpOutput{&Wire::Out, &to_server};
+  cc.sack = GetParam() % 2 == 0;  // odd seeds run NewReno without SACK on the client side
+  auto server = Stack::Create(sc);
+  auto client = Stack::Create(cc);
+  ASSERT_TRUE(server.ok() && client.ok());
+  Endpoint srv, cli;
+  srv.stack = server->get();
+  cli.stack = client->get();
+  srv.now = cli.now = &now;
+  srv.to_send = 1 << 20;
+  cli.to_send = 3 << 20;
+  ASSERT_TRUE((*server)->Listen(kLocal, kPort, &srv).ok());
+  ASSERT_TRUE((*client)->Connect(kPeer, 0, kLocal, kPort, &cli, nullptr, now).ok());
+  uint64_t dropped = 0, reordered = 0, duplicated = 0, corrupted = 0;
+  auto deliver = [&](Wire& w, Stack* s) {
+    std::vector<rte_mbuf*> batch;
+    batch.swap(w.q);
+    for (size_t i = 0; i < batch.size(); ++i) {
+      uint32_t r = rng() % 1000;
+      rte_mbuf* m = batch[i];
+      if (r < 20) {  // 2% drop
+        rte_pktmbuf_free(m);
+        ++dropped;
+        continue;
+      }
+      if (r < 40 && i + 1 < batch.size()) {  // 2% swap with the next one
+        std::swap(batch[i], batch[i + 1]);
+        m = batch[i];
+        ++reordered;
+      } else if (r < 50) {  // 1% duplicate
+        rte_mbuf* d = rte_pktmbuf_copy(m, g_pool, 0, UINT32_MAX);
+        if (d != nullptr) {
+          s->Input(d, now);
+          ++duplicated;
+        }
+      } else if (r < 60) {  // 1% corrupt one byte
+        uint8_t* p = rte_pktmbuf_mtod(m, uint8_t*);
+        p[20 + rng() % (m->data_len - 20)] ^= 0x40;
+        ++corrupted;
+      }
+      s->Input(m, now);
+    }
+    s->EndBurst(now);
+  };
+  int iterations = 0;
+  while (!(srv.closed && cli.closed) && iterations < 400000) {
+    ++iterations;
+    cli.Pump();
+    srv.Pump();
+    deliver(to_server, server->get());
+    deliver(to_client, client->get());
+    now += kMs / 4;
+    (*server)->OnTimer(now);
+    (*client)->OnTimer(now);
+  }
+  EXPECT_TRUE(srv.closed && cli.closed) << "after " << iterations << " iterations";
+  EXPECT_EQ(srv.received, cli.to_send);
+  EXPECT_EQ(cli.received, srv.to_send);
+  EXPECT_EQ(srv.corrupt + cli.corrupt, 0u);
+  EXPECT_EQ(srv.reason, CloseReason::kNormal);
+  EXPECT_EQ(cli.reason, CloseReason::kNormal);
+  EXPECT_GT(dropped, 0u);
+  EXPECT_GT((*client)->counters().retransmits + (*server)->counters().retransmits, 0u);
+  EXPECT_GT((*client)->counters().fast_retransmits + (*server)->counters().fast_retransmits, 0u);
+  EXPECT_GT((*client)->counters().ooo_segs + (*server)->counters().ooo_segs, 0u);
+  EXPECT_GT((*server)->counters().drop_bad_checksum + (*client)->counters().drop_bad_checksum, 0u);
+  EXPECT_EQ((*server)->queued_bytes() + (*client)->queued_bytes(), 0u);
+  for (rte_mbuf* m : to_server.q) rte_pktmbuf_free(m);
+  for (rte_mbuf* m : to_client.q) rte_pktmbuf_free(m);
+  RecordProperty("dropped", static_cast<int>(dropped));
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, LossyPairTest, ::testing::Values(1u, 2u, 3u, 4u, 5u, 6u, 7u, 8u));
 
 }  // namespace
 }  // namespace dp::tcp
