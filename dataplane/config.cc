@@ -109,9 +109,12 @@ bool IsFlag(absl::string_view key) {
   return key == "no-forward" || key == "no-huge" || key == "verbose" || key == "help";
 }
 
+// Per-port options before any --port configure the embedded default port.
 absl::Status NeedPort(absl::string_view key, Config* cfg) {
   if (CurrentPort(cfg) == nullptr) {
-    return absl::InvalidArgumentError(absl::StrCat("option --", key, " must follow a --port"));
+    PortConfig p;
+    p.devargs = kDefaultPort;
+    cfg->ports.push_back(std::move(p));
   }
   return absl::OkStatus();
 }
@@ -340,6 +343,11 @@ absl::StatusOr<Config> ParseArgs(absl::Span<const std::string> args) {
     if (key == "help") return absl::CancelledError(Usage());
     if (absl::Status s = Apply(key, value, &cfg); !s.ok()) return s;
   }
+  if (cfg.ports.empty()) {
+    PortConfig p;
+    p.devargs = kDefaultPort;
+    cfg.ports.push_back(std::move(p));
+  }
   if (absl::Status s = Validate(cfg); !s.ok()) return s;
   return cfg;
 }
@@ -385,7 +393,8 @@ std::string Usage() {
   --lcores LIST            EAL lcore list, e.g. 0-1 or 0,2; every lcore runs a worker (default 0)
   --port DEVARGS|id=N      add a port: a vdev such as net_af_packet0,iface=veth0 or
                            net_tap0,iface=dtap0 or net_af_xdp0,iface=veth0, a PCI address, or an
-                           already created port id (net_ring in tests)
+                           already created port id (net_ring in tests). Without any --port: one
+                           tap device, net_tap0,iface=sstp-dp0 (per-port options then apply to it)
     --address A.B.C.D/LEN  an IPv4 address of the last --port (repeatable)
     --mtu BYTES            IP MTU of the last --port (default 1500)
     --arp MODE             enabled | proxy-arp | reply-only | disabled (default enabled)

@@ -5,7 +5,8 @@
 //       [continued] --mtu 1500 --arp proxy-arp --route 198.19.0.0/16,via=198.18.0.2 --echo 7
 //       --discard 9
 //
-// Per-port options (--address, --mtu, --arp, --vlan, --rx-queues) apply to the most recent --port.
+// Per-port options (--address, --mtu, --arp, --vlan, --rx-queues) apply to the most recent --port;
+// without any --port, to the embedded default port (kDefaultPort, a tap device).
 #ifndef DATAPLANE_CONFIG_H_
 #define DATAPLANE_CONFIG_H_
 
@@ -43,6 +44,10 @@ struct PortConfig {
   uint16_t vlan = 0;       // 802.1Q VLAN id of the port's IP interface; 0 = untagged.
   uint16_t rx_queues = 0;  // 0 = one per worker lcore when the port can do RSS, else one.
 };
+
+// The embedded default port when no --port is given (per-port options before the first --port
+// apply to it): a kernel tap device, so the data plane runs on any Linux box.
+inline constexpr char kDefaultPort[] = "net_tap0,iface=sstp-dp0";
 
 struct RouteConfig {
   Ipv4Prefix prefix;

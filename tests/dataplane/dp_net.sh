@@ -85,14 +85,15 @@ grep -q "^-- total" "$WORK/dp.log" || fail "no counter dump on SIGUSR1"
 grep -q "^icmp_echo_reply_out" "$WORK/dp.log" || fail "counter dump lacks icmp_echo_reply_out"
 stop_dp
 
-log "other virtual ports: af_xdp on the same veth, and a tap device"
+log "other virtual ports: af_xdp on the same veth, and the default tap device"
 ip -n "$K1_NS" route flush cache
 start_dp --lcores 0 --port net_af_xdp0,iface=dp0 --address 198.18.0.1/24
 ip netns exec "$K1_NS" ping -c 3 -i 0.2 -W 2 -s 1472 198.18.0.1 >/dev/null || fail "ping over af_xdp"
 stop_dp
-start_dp --lcores 0 --port net_tap0,iface=dtap0 --address 198.18.6.1/24
-ip -n "$DP_NS" addr add 198.18.6.2/24 dev dtap0
-ip -n "$DP_NS" link set dtap0 up
+# No --port: the embedded default, a tap device named sstp-dp0.
+start_dp --lcores 0 --address 198.18.6.1/24
+ip -n "$DP_NS" addr add 198.18.6.2/24 dev sstp-dp0
+ip -n "$DP_NS" link set sstp-dp0 up
 ip netns exec "$DP_NS" ping -c 3 -i 0.2 -W 2 198.18.6.1 >/dev/null || fail "ping over net_tap"
 stop_dp
 log "PASS"
