@@ -2,6 +2,7 @@
 
 #include <rte_cycles.h>
 #include <rte_eal.h>
+#include <rte_ethdev.h>
 #include <rte_launch.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
@@ -209,6 +210,18 @@ std::string StatsJson(const Net& net) {
     }
     out += "}";
   }
+  // The ports' own counters: what never reached a worker (imissed: RX ring full; rx_nombuf: mbuf
+  // pool empty) shows up only here.
+  absl::StrAppend(&out, "], \"ports\": [");
+  for (uint16_t p = 0; p < net.n_ports; ++p) {
+    rte_eth_stats st{};
+    rte_eth_stats_get(net.ports[p].port_id, &st);
+    absl::StrAppend(&out, p ? ", " : "", "{\"name\": \"", net.ports[p].name,
+                    "\", \"ipackets\": ", st.ipackets, ", \"opackets\": ", st.opackets,
+                    ", \"ibytes\": ", st.ibytes, ", \"obytes\": ", st.obytes,
+                    ", \"imissed\": ", st.imissed, ", \"ierrors\": ", st.ierrors,
+                    ", \"oerrors\": ", st.oerrors, ", \"rx_nombuf\": ", st.rx_nombuf, "}");
+  }
   absl::StrAppend(&out, "], \"total\": ", CountersJson(TotalCounters(net)), "}\n");
   return out;
 }
@@ -218,6 +231,13 @@ std::string StatsText(const Net& net) {
   for (uint32_t i = 0; i < net.n_workers; ++i) {
     absl::StrAppend(&out, "-- worker ", i, " (lcore ", net.workers[i]->lcore_id, ")\n",
                     FormatCounters(net.workers[i]->c, false));
+  }
+  for (uint16_t p = 0; p < net.n_ports; ++p) {
+    rte_eth_stats st{};
+    rte_eth_stats_get(net.ports[p].port_id, &st);
+    absl::StrAppend(&out, "-- port ", net.ports[p].name, ": ipackets ", st.ipackets, " opackets ",
+                    st.opackets, " imissed ", st.imissed, " ierrors ", st.ierrors, " oerrors ",
+                    st.oerrors, " rx_nombuf ", st.rx_nombuf, "\n");
   }
   absl::StrAppend(&out, "-- total\n", FormatCounters(TotalCounters(net), false));
   return out;
