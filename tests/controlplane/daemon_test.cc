@@ -2,6 +2,8 @@
 // codes, persistence across kill -9, a damaged configuration file, and resync with a data plane
 // (played by the test through the real ring) across control plane restarts.
 #include <fcntl.h>
+#include <poll.h>
+#include <pty.h>
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -168,6 +170,49 @@ TEST_F(DaemonTest, OneCommandStdinAndExitCodes) {
   EXPECT_EQ(cs.st_mode & 0777, 0600u);
   Stop();
   EXPECT_NE(Ctl({"/ppp", "secret", "print"}).rc, 0);  // nobody listening: exit 2
+}
+
+// The interactive prompt on a terminal: RouterOS prompt, menu changes, TAB completion of menus,
+// arguments and item names, errors shown inline, ^D to leave.
+TEST_F(DaemonTest, InteractivePromptWithCompletion) {
+  Start();
+  int master;
+  pid_t pid = forkpty(&master, nullptr, nullptr, nullptr);
+  if (pid == 0) {
+    execl(CTL_BIN, CTL_BIN, "--run-dir", dir_.c_str(), nullptr);
+    _exit(127);
+  }
+  std::string screen;
+  auto read_for = [&](int ms) {
+    auto end = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+    while (std::chrono::steady_clock::now() < end) {
+      pollfd p{master, POLLIN, 0};
+      if (poll(&p, 1, 20) > 0) {
+        char b[4096];
+        ssize_t n = read(master, b, sizeof b);
+        if (n <= 0) break;
+        screen.append(b, size_t(n));
+      }
+    }
+  };
+  auto type = [&](const std::string& keys, const std::string& expect) {
+    ASSERT_EQ(write(master, keys.data(), keys.size()), ssize_t(keys.size()));
+    for (int i = 0; i < 100 && screen.find(expect) == std::string::npos; ++i) read_for(20);
+    EXPECT_THAT(screen, HasSubstr(expect)) << "after typing " << keys;
+  };
+  type("", "[admin@sstp] > ");
+  type("/ppp sec\t", "/ppp secret ");
+  type("\r", "[admin@sstp] /ppp secret> ");
+  type("add name=Laptop pass\t", "add name=Laptop password=");
+  type("123\r", "[admin@sstp] /ppp secret> ");
+  type("set La\t", "set Laptop ");
+  type("colour=blue\r", "expected end of command (line 1 column 12)");
+  type("print\r", " 0   Laptop ");
+  type("\x04", "\n");
+  int st;
+  waitpid(pid, &st, 0);
+  EXPECT_TRUE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+  close(master);
 }
 
 TEST_F(DaemonTest, GarbageAndOversizedRequestsOnTheControlSocket) {
