@@ -979,6 +979,153 @@ TEST_F(TcpTest, IdleConnectionHoldsNoBuffers) {
   EXPECT_EQ(stack_->GetStats(c).queued, 0u);
 }
 
+TEST_F(TcpTest, TimeWaitIgnoresRstAndIsReusedByNewerSyn) {
+  Conn* c = Accept();
+  stack_->Close(c, now_);
+  Pop();
+  Seg pfin = AckOf(snd_ + 1);
+  pfin.flags = kAck | kFin;
+  Inject(pfin);
+  Pop();
+  ASSERT_EQ(stack_->time_wait_count(), 1u);
+  Seg rst = AckOf(snd_ + 1);
+  rst.flags = kRst;
+  rst.seq = peer_nxt_ + 1;
+  Inject(rst);  // RFC 1337: no TIME_WAIT assassination
+  EXPECT_EQ(stack_->time_wait_count(), 1u);
+  EXPECT_EQ(Pending(), 0u);
+  Seg syn;
+  syn.flags = kSyn;
+  syn.seq = peer_nxt_ + 100000;
+  syn.opt = SynOpts();
+  syn.opt.ts_val = ++peer_ts_;
+  Inject(syn);
+  Out sa = Pop();
+  EXPECT_EQ(sa.h.flags, kSyn | kAck);
+  EXPECT_EQ(sa.h.ack, peer_nxt_ + 100001);
+  EXPECT_EQ(stack_->time_wait_count(), 0u);
+  EXPECT_EQ(stack_->conn_count(), 1u);
+  EXPECT_EQ(stack_->counters().time_wait_reused, 1u);
+}
+
+TEST_F(TcpTest, TimeWaitTableIsBoundedAndEvictsOldest) {
+  StackConfig cfg;
+  cfg.max_time_wait = 2;
+  Make(cfg);
+  for (uint16_t i = 0; i < 3; ++i) {
+    Seg syn;
+    syn.flags = kSyn;
+    syn.seq = 1000;
+    syn.sport = static_cast<uint16_t>(20000 + i);
+    Inject(syn);
+    Out sa = Pop();
+    Seg ack;
+    ack.seq = 1001;
+    ack.ack = sa.h.seq + 1;
+    ack.sport = syn.sport;
+    Inject(ack);
+    Conn* c = rec_.accepted.back();
+    stack_->Close(c, now_);
+    Pop();
+    Seg fin = ack;
+    fin.flags = kAck | kFin;
+    fin.ack = sa.h.seq + 2;
+    Inject(fin);
+    Pop();
+  }
+  EXPECT_EQ(stack_->time_wait_count(), 2u);
+  EXPECT_EQ(stack_->counters().time_wait_reused, 1u);
+  EXPECT_EQ(stack_->conn_count(), 0u);
+}
+
+TEST_F(TcpTest, RstInSynReceivedFreesSilently) {
+  Seg syn;
+  syn.flags = kSyn;
+  syn.seq = 1000;
+  Inject(syn);
+  Pop();
+  Seg rst;
+  rst.flags = kRst;
+  rst.seq = 1001;
+  Inject(rst);
+  EXPECT_EQ(stack_->conn_count(), 0u);
+  EXPECT_TRUE(rec_.accepted.empty());
+  EXPECT_TRUE(rec_.closed.empty());
+}
+
+TEST_F(TcpTest, SynReceivedGivesUpAfterRetries) {
+  StackConfig cfg;
+  cfg.syn_retries = 2;
+  Make(cfg);
+  Seg syn;
+  syn.flags = kSyn;
+  syn.seq = 1000;
+  Inject(syn);
+  Pop();
+  Advance(1000);
+  EXPECT_EQ(Pop().h.flags, kSyn | kAck);
+  Advance(2000);
+  EXPECT_EQ(Pop().h.flags, kSyn | kAck);
+  Advance(4000);
+  EXPECT_EQ(stack_->conn_count(), 0u);
+  EXPECT_TRUE(rec_.closed.empty());  // never accepted, never reported
+}
+
+TEST_F(TcpTest, OutOfOrderQueueIsBounded) {
+  StackConfig cfg;
+  cfg.ooo_max_segs = 2;
+  Make(cfg);
+  Accept();
+  for (int i = 1; i <= 3; ++i) {
+    Seg d = Data("abcd");
+    d.seq = peer_nxt_ + 10 * i;
+    Inject(d);
+    Pop();
+  }
+  EXPECT_EQ(stack_->counters().ooo_segs, 2u);
+  EXPECT_EQ(stack_->counters().drop_ooo_full, 1u);
+  EXPECT_EQ(stack_->queued_bytes(), 8u);
+}
+
+TEST_F(TcpTest, GlobalMemoryLimitRefusesSends) {
+  StackConfig cfg;
+  cfg.mem_limit = 3000;
+  Make(cfg);
+  Conn* c = Accept();
+  Seg z = AckOf(snd_);
+  z.win = 0;
+  Inject(z);
+  ASSERT_TRUE(stack_->Send(c, Payload(std::string(3000, 'm')), now_));
+  EXPECT_EQ(stack_->SendSpace(c), 0u);
+  rte_mbuf* more = Payload("x");
+  EXPECT_FALSE(stack_->Send(c, more, now_));
+  rte_pktmbuf_free(more);
+  EXPECT_EQ(stack_->counters().drop_mem_limit, 1u);
+}
+
+TEST_F(TcpTest, CubicReducesByBetaOnFastRetransmit) {
+  Conn* c = Accept(true, false);
+  ASSERT_TRUE(stack_->Send(c, Payload(std::string(10 * 1448, 'c')), now_));
+  while (Pending()) Pop();
+  uint32_t cwnd = stack_->GetStats(c).cwnd;
+  EXPECT_EQ(cwnd, 10u * 1448);  // RFC 6928 initial window
+  for (int i = 0; i < 3; ++i) Inject(AckOf(snd_));
+  Pop();
+  Inject(AckOf(snd_ + 10 * 1448));  // full ACK ends recovery: cwnd = ssthresh
+  EXPECT_EQ(stack_->GetStats(c).cwnd, static_cast<uint32_t>(cwnd * 0.7));
+}
+
+TEST_F(TcpTest, SlowStartGrowsTheWindow) {
+  Conn* c = Accept();
+  uint32_t before = stack_->GetStats(c).cwnd;
+  ASSERT_TRUE(stack_->Send(c, Payload(std::string(10 * 1448, 'g')), now_));
+  while (Pending()) Pop();
+  Inject(AckOf(snd_ + 5 * 1448));
+  Inject(AckOf(snd_ + 10 * 1448));
+  EXPECT_GT(stack_->GetStats(c).cwnd, before);
+  EXPECT_GT(stack_->GetStats(c).srtt_us, 0u);
+}
+
 // ---------------------------------------------------------------------------------------------
 // Two stacks back to back through a seeded lossy wire: drop, reorder, duplicate, corrupt. Both
 // directions move data at once; every byte must arrive exactly once and in order, and both ends
