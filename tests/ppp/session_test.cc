@@ -10,6 +10,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ppp/frame.h"
+#include "ppp/hdlc.h"
 #include "ppp/multilink.h"
 
 namespace ppp {
@@ -769,6 +770,44 @@ TEST(SessionTest, MultilinkFragmentsAreReassembled) {
   ASSERT_EQ(delivered.size(), 1u);
   EXPECT_EQ(delivered[0].first, kProtocolIpv4);
   EXPECT_EQ(delivered[0].second, std::vector<uint8_t>(inner.begin() + 1, inner.end()));
+}
+
+// pppd in pty mode speaks async HDLC (RFC 1662): the same sessions over an HDLC byte stream cut
+// into odd-sized reads, with the default ACCM until LCP has agreed and the peer's afterwards.
+TEST(SessionTest, OverAsyncHdlcByteStream) {
+  TestPolicy policy;
+  Session server(ServerConfig(&policy, {AuthMethod::kMsChapV2}));
+  Session client(ClientConfig({AuthMethod::kMsChapV2}));
+  absl::Time now = absl::FromUnixSeconds(1'700'000'000);
+  HdlcDecoder to_server, to_client;
+  std::vector<SessionEvent> server_events, client_events;
+  auto carry = [&](Session& from, Session& to, HdlcDecoder& decoder) {
+    std::vector<uint8_t> stream;
+    const bool opened = from.lcp().state() == FsmState::kOpened;
+    for (auto& f : from.TakeOutput()) {
+      HdlcEncode(f, opened ? from.lcp().negotiated().peer_accm : kDefaultAccm, stream);
+    }
+    for (size_t i = 0; i < stream.size(); i += 7) {
+      decoder.Feed(
+          absl::MakeConstSpan(stream).subspan(i, 7),
+          [&](absl::Span<const uint8_t> frame) { to.ReceiveFrame(frame, now).IgnoreError(); },
+          [](absl::Status s) { ADD_FAILURE() << s; });
+    }
+    return !stream.empty();
+  };
+  server.Start(now);
+  client.Start(now);
+  for (int i = 0; i < 100; ++i) {
+    bool a = carry(server, client, to_client);
+    bool b = carry(client, server, to_server);
+    if (!a && !b) break;
+  }
+  for (auto& e : server.TakeEvents()) server_events.push_back(std::move(e));
+  for (auto& e : client.TakeEvents()) client_events.push_back(std::move(e));
+  ASSERT_NE(Find(server_events, Type::kNetworkUp), nullptr);
+  ASSERT_NE(Find(client_events, Type::kNetworkUp), nullptr);
+  EXPECT_EQ(to_server.errors(), 0u);
+  EXPECT_GT(to_server.frames(), 5u);
 }
 
 TEST(SessionTest, CreateValidatesConfig) {
