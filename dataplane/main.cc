@@ -15,6 +15,9 @@
 #include "dataplane/config.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/eal.h"
+#ifdef DP_HAVE_SSTP
+#include "dataplane/sstp/server.h"
+#endif
 
 namespace {
 
@@ -71,10 +74,20 @@ void Housekeeping(dp::Net* net) {
 
 int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
+#ifdef DP_HAVE_SSTP
+  absl::StatusOr<dp::srv::ServerOptions> sstp_opts = dp::srv::ExtractServerArgs(&args);
+  if (!sstp_opts.ok()) {
+    fprintf(stderr, "sstp-dataplane: %s\n", std::string(sstp_opts.status().message()).c_str());
+    return 2;
+  }
+#endif
   absl::StatusOr<dp::Config> cfg = dp::ParseArgs(args);
   if (!cfg.ok()) {
     if (absl::IsCancelled(cfg.status())) {  // --help
       fprintf(stdout, "%s", std::string(cfg.status().message()).c_str());
+#ifdef DP_HAVE_SSTP
+      fprintf(stdout, "%s", dp::srv::ServerUsage().c_str());
+#endif
       return 0;
     }
     fprintf(stderr, "sstp-dataplane: %s\n", std::string(cfg.status().message()).c_str());
@@ -90,12 +103,25 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     return 1;
   }
+#ifdef DP_HAVE_SSTP
+  absl::StatusOr<dp::srv::ServerHandle> sstp_server = dp::srv::StartServer(net->get(), *sstp_opts);
+  if (!sstp_server.ok()) {
+    fprintf(stderr, "sstp-dataplane: SSTP server: %s\n",
+            std::string(sstp_server.status().message()).c_str());
+    dp::DestroyNet(std::move(*net));
+    rte_eal_cleanup();
+    return 1;
+  }
+#endif
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGUSR1, OnSignal);
   std::thread hk(Housekeeping, net->get());
   dp::RunWorkers(net->get());
   hk.join();
+#ifdef DP_HAVE_SSTP
+  sstp_server->reset();
+#endif
   fprintf(stderr, "sstp-dataplane: stopped\n%s", dp::StatsText(**net).c_str());
   dp::DestroyNet(std::move(*net));
   rte_eal_cleanup();

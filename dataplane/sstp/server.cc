@@ -1,0 +1,1413 @@
+#include "dataplane/sstp/server.h"
+
+#include <openssl/rand.h>
+#include <rte_ip.h>
+#include <rte_mbuf.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <deque>
+#include <mutex>
+#include <optional>
+#include <thread>
+
+#include "absl/container/flat_hash_map.h"
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "dataplane/dataplane.h"
+#include "dataplane/net.h"
+#include "ring/messages.h"
+#include "ring/ring.h"
+#include "sstp/crypto_binding.h"
+#include "sstp/http.h"
+#include "sstp/packet.h"
+#include "sstp/state_machine.h"
+#include "tls/context.h"
+#include "tls/handshake.h"
+#include "tls/key_schedule.h"
+#include "tls/lcore_crypto.h"
+#include "tls/record.h"
+#include "tls/segments.h"
+
+namespace dp {
+namespace srv {
+class Server;
+
+namespace {
+
+using tcp::Conn;
+using tcp::Stack;
+
+template <typename... Args>
+void Log(const absl::FormatSpec<Args...>& fmt, const Args&... args) {
+  std::string ts = absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone());
+  fprintf(stderr, "%s sstp-dataplane: %s\n", ts.c_str(), absl::StrFormat(fmt, args...).c_str());
+}
+
+constexpr uint16_t kPppIpv4 = 0x0021;
+constexpr size_t kPppDataHeader = 4;   // FF 03 00 21: address/control always sent (RFC 1661 6.6)
+constexpr uint32_t kDownBudget = 256;  // ring records handled per worker per loop iteration
+constexpr uint64_t kTimerPeriodNs = 10'000'000;
+constexpr uint64_t kCountersPeriodNs = 1'000'000'000;
+
+std::string Ip(uint32_t a) { return FormatIpv4(a); }
+
+class Lcore;
+
+// The shared, rarely written part: the server configuration worker 0 receives from the control
+// plane, published to the other workers through a generation counter.
+struct SharedConfig {
+  std::mutex mu;
+  ring::ServerConfig cfg;
+  std::atomic<uint64_t> gen{0};
+};
+
+// One SSTP call: TCP connection, TLS, HTTP, SSTP state machine, the PPP session's data state.
+class Call final : public sstp::Sink {
+ public:
+  enum class Phase : uint8_t { kTls, kHttp, kSstp, kDone };
+
+  Call(Lcore* lc, Conn* conn, uint32_t key, uint64_t id)
+      : lc_(lc), conn_(conn), key_(key), id_(id) {}
+  ~Call() override;
+
+  void SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) override;
+  void DeliverPpp(absl::Span<const uint8_t> frame) override;
+  void OnEvent(const sstp::Event& event) override;
+
+  Lcore* lc_;
+  Conn* conn_;
+  uint32_t key_;  // FIB session number (Worker-local)
+  uint64_t id_;   // ring session id (owner in the top bits)
+  Phase phase_ = Phase::kTls;
+  std::unique_ptr<tls::Handshake> hs_;
+  tls::RecordSession rec_;
+  rte_mbuf* rx_ = nullptr;         // received TLS bytes not yet opened
+  std::deque<rte_mbuf*> backlog_;  // sealed records the TCP stack refused (sent in order)
+  sstp::HttpRequestParser http_;
+  sstp::StreamAssembler assembler_;
+  std::optional<sstp::ServerStateMachine> sm_;
+  bool opened_sent_ = false;
+  bool closed_sent_ = false;
+  bool tcp_closing_ = false;
+  bool want_abort_cp_absent_ = false;
+  bool want_close_ = false;
+  bool is_up_ = false;
+  bool authorized_ = false;
+  ring::SessionOpened opened_;
+  ring::SessionAuthorized auth_;
+  ring::SessionUp up_;
+  uint64_t up_unix_ns_ = 0;
+  ring::CounterBlock counters_;
+  ring::CloseReason close_reason_ = ring::CloseReason::kUnknown;
+  std::string close_detail_;
+  std::string peer_;  // "a.b.c.d:port" for the log
+};
+
+class Lcore final : public tcp::Handler {
+ public:
+  Lcore(Server* srv, Worker* w) : srv_(srv), w_(w) {}
+  ~Lcore() override;
+
+  void Start();
+  void Stop();
+  void Poll(uint64_t now_ns);
+  void SessionOutput(rte_mbuf* m, uint32_t key);
+
+  // tcp::Handler
+  bool OnAccept(Conn* c) override;
+  void OnData(Conn* c, rte_mbuf* data) override;
+  void OnWritable(Conn* c) override;
+  void OnPeerClosed(Conn* c) override;
+  void OnClosed(Conn* c, tcp::CloseReason why) override;
+
+  // Used by Call.
+  absl::Time Now() const { return absl::FromUnixNanos(int64_t(w_->now_ns)); }
+  void SealAndQueue(Call* call, absl::Span<const uint8_t> a, absl::Span<const uint8_t> b);
+  void SendRaw(Call* call, absl::Span<const uint8_t> bytes);
+  void PushUp(ring::MsgType type, uint64_t session, const ring::Message& body);
+  void ForwardUp(Call* call, absl::Span<const uint8_t> frame);
+  void AfterSm(Call* call);
+  bool CpReady() const;
+
+ private:
+  friend class Call;
+  void ApplyConfig();
+  void HandleDown(const ring::Decoded& d);
+  void HandleGlobal(const ring::Decoded& d);
+  void OnTimers();
+  void SendCounters();
+  void DumpSessions(uint64_t epoch);
+  void Handshake(Call* call, rte_mbuf* data);
+  void ProcessRecords(Call* call);
+  void OnPlaintext(Call* call, absl::Span<const uint8_t> bytes);
+  void OnSstpPacket(Call* call, absl::Span<const uint8_t> packet);
+  void FlushBacklog(Call* call);
+  void CloseTransport(Call* call);
+  void Finish(Call* call, const std::string& why);
+  Call* Find(uint64_t session_id);
+
+  Server* srv_;
+  Worker* w_;
+  std::unique_ptr<tls::LcoreCrypto> crypto_;
+  std::unique_ptr<tls::TlsContext> tls_;
+  std::vector<std::unique_ptr<tls::TlsContext>> old_tls_;  // handshakes may still point at them
+  ring::Producer up_;
+  ring::Consumer down_;
+  int doorbell_ = -1;
+  uint64_t cfg_gen_ = 0;
+  ring::ServerConfig cfg_;
+  std::string tls_identity_;  // certificate file the context was built from
+  bool listening_ = false;
+  uint16_t listen_port_ = 0;
+  uint32_t serial_ = 0;
+  absl::flat_hash_map<uint32_t, Call*> calls_;
+  std::vector<Call*> graveyard_;
+  std::vector<uint8_t> scratch_;
+  uint64_t next_timer_ns_ = 0;
+  uint64_t next_counters_ns_ = 0;
+  uint64_t unix_ns_ = 0;
+
+ public:
+  struct Stats {
+    uint64_t accepted = 0, refused = 0, tls_failed = 0, http_failed = 0, calls_opened = 0,
+             calls_closed = 0, up_packets = 0, up_bytes = 0, down_packets = 0, down_bytes = 0,
+             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0,
+             down_dropped_no_session = 0, down_dropped_no_space = 0, ring_full = 0,
+             cp_absent_refused = 0;
+  } stats;
+};
+
+}  // namespace
+
+class Server {
+ public:
+  Server(Net* net, ServerOptions opts) : net_(net), opts_(std::move(opts)) {}
+  ~Server();
+  absl::Status Init();
+
+  Net* net_;
+  ServerOptions opts_;
+  ring::Segment seg_;
+  SharedConfig shared_;
+  std::string self_signed_path_;
+  std::vector<std::unique_ptr<Lcore>> lcores_;
+  std::atomic<int> up_doorbell_{-1};  // the control plane's up-ring eventfd
+  ring::Doorbell down_bell_;          // ours (we poll; sent so the exchange is symmetric)
+  std::atomic<bool> stop_{false};
+  std::thread control_;
+
+ private:
+  void ControlLoop();
+  bool ExchangeDoorbells();
+};
+
+namespace {
+
+// ------------------------------------------------------------------------------------------------
+// mbuf helpers
+
+// Drops `n` bytes from the front of a chain; returns the new head (null when empty).
+rte_mbuf* TrimFront(rte_mbuf* m, uint32_t n) {
+  while (m != nullptr && n > 0) {
+    if (n < m->data_len) {
+      m->data_off += n;
+      m->data_len -= n;
+      m->pkt_len -= n;
+      return m;
+    }
+    n -= m->data_len;
+    rte_mbuf* next = m->next;
+    if (next != nullptr) {
+      next->pkt_len = m->pkt_len - m->data_len;
+      next->nb_segs = m->nb_segs - 1;
+    }
+    m->next = nullptr;
+    m->nb_segs = 1;
+    rte_pktmbuf_free_seg(m);
+    m = next;
+  }
+  while (m != nullptr && m->data_len == 0 && m->next != nullptr) {
+    rte_mbuf* next = m->next;
+    next->pkt_len = m->pkt_len;
+    next->nb_segs = m->nb_segs - 1;
+    m->next = nullptr;
+    m->nb_segs = 1;
+    rte_pktmbuf_free_seg(m);
+    m = next;
+  }
+  return m;
+}
+
+// A chain holding a copy of `a` then `b`; null when the pool is empty.
+rte_mbuf* CopyToChain(rte_mempool* pool, absl::Span<const uint8_t> a,
+                      absl::Span<const uint8_t> b = {}) {
+  rte_mbuf* head = nullptr;
+  rte_mbuf* tail = nullptr;
+  auto put = [&](absl::Span<const uint8_t> s) -> bool {
+    while (!s.empty()) {
+      if (tail == nullptr || rte_pktmbuf_tailroom(tail) == 0) {
+        rte_mbuf* m = rte_pktmbuf_alloc(pool);
+        if (m == nullptr) return false;
+        if (head == nullptr) {
+          head = m;
+        } else {
+          tail->next = m;
+          ++head->nb_segs;
+        }
+        tail = m;
+      }
+      uint16_t n = uint16_t(std::min<size_t>(s.size(), rte_pktmbuf_tailroom(tail)));
+      memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len), s.data(), n);
+      tail->data_len += n;
+      head->pkt_len += n;
+      s.remove_prefix(n);
+    }
+    return true;
+  };
+  if (!put(a) || !put(b)) {
+    rte_pktmbuf_free(head);
+    return nullptr;
+  }
+  return head;
+}
+
+void ChainSegments(rte_mbuf* m, tls::SegmentList* out) {
+  out->clear();
+  for (; m != nullptr; m = m->next) {
+    if (m->data_len) out->push_back({rte_pktmbuf_mtod(m, uint8_t*), m->data_len});
+  }
+}
+
+ring::CloseReason ReasonOf(const sstp::Event& e) {
+  if (e.status == sstp::StatusCode::kNegotiationTimeout)
+    return ring::CloseReason::kNegotiationFailed;
+  if (absl::StrContains(e.reason, "dead peer")) return ring::CloseReason::kKeepaliveTimeout;
+  if (absl::StrContains(e.reason, "transport closed")) return ring::CloseReason::kTcpReset;
+  if (absl::StrContains(e.reason, "MAC") || absl::StrContains(e.reason, "nonce") ||
+      absl::StrContains(e.reason, "binding") || absl::StrContains(e.reason, "hash")) {
+    return ring::CloseReason::kCryptoBindingFailed;
+  }
+  if (e.by_peer) return ring::CloseReason::kClientDisconnect;
+  return ring::CloseReason::kUnknown;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Call
+
+Call::~Call() {
+  rte_pktmbuf_free(rx_);
+  for (rte_mbuf* m : backlog_) rte_pktmbuf_free(m);
+}
+
+void Call::SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) {
+  if (conn_ == nullptr || tcp_closing_) return;
+  lc_->SealAndQueue(this, head, tail);
+}
+
+void Call::DeliverPpp(absl::Span<const uint8_t> frame) {
+  if (sstp::IsPppControlFrame(frame)) {
+    if (!opened_sent_ || closed_sent_) return;
+    ring::PppFrame f;
+    f.frame.assign(frame.begin(), frame.end());
+    lc_->PushUp(ring::MsgType::kPppFrameUp, id_, f);
+    return;
+  }
+  lc_->ForwardUp(this, frame);
+}
+
+void Call::OnEvent(const sstp::Event& e) {
+  switch (e.type) {
+    case sstp::EventType::kStartPpp:
+      if (!lc_->CpReady()) {
+        want_abort_cp_absent_ = true;  // handled after the state machine returns (AfterSm)
+        break;
+      }
+      opened_sent_ = true;
+      lc_->PushUp(ring::MsgType::kSessionOpened, id_, opened_);
+      break;
+    case sstp::EventType::kConnected:
+      Log("call %#x from %s: crypto binding verified, connected%s", id_, peer_,
+          sm_ && sm_->zero_hlak_accepted() ? " (zero HLAK accepted)" : "");
+      break;
+    case sstp::EventType::kAborted:
+    case sstp::EventType::kDisconnected:
+      if (close_reason_ == ring::CloseReason::kUnknown) close_reason_ = ReasonOf(e);
+      if (close_detail_.empty()) close_detail_ = e.reason;
+      Log("call %#x from %s: %s%s: %s", id_, peer_,
+          e.type == sstp::EventType::kAborted ? "abort" : "disconnect",
+          e.by_peer ? " by the client" : "", e.reason);
+      break;
+    case sstp::EventType::kClosed:
+      want_close_ = true;
+      break;
+  }
+}
+
+// ------------------------------------------------------------------------------------------------
+// Lcore
+
+Lcore::~Lcore() {
+  for (auto& [k, c] : calls_) delete c;
+  for (Call* c : graveyard_) delete c;
+}
+
+bool Lcore::CpReady() const { return srv_->seg_.CpAcceptsSessions(ring::MonotonicNowNs()); }
+
+void Lcore::PushUp(ring::MsgType type, uint64_t session, const ring::Message& body) {
+  if (!ring::Send(up_, type, session, body)) {
+    ++stats.ring_full;
+    Log("ring: up ring of worker %u full: %s for session %#x dropped", w_->index,
+        ring::MsgTypeName(type), session);
+  }
+}
+
+void Lcore::Start() {
+  auto crypto = tls::LcoreCrypto::Create();
+  if (!crypto.ok()) {
+    Log("worker %u: %s; SSTP disabled on this lcore", w_->index, crypto.status().ToString());
+    return;
+  }
+  crypto_ = *std::move(crypto);
+  scratch_.resize(2 * tls::kMaxCiphertext12);
+  up_ = srv_->seg_.UpProducer(w_->index, srv_->up_doorbell_.load());
+  down_ = srv_->seg_.DownConsumer(w_->index);
+  doorbell_ = srv_->up_doorbell_.load();
+  ring::Hello h;
+  h.n_lcores = uint16_t(w_->net->n_workers);
+  h.lcore = uint16_t(w_->index);
+  h.pid = uint32_t(getpid());
+  h.dp_epoch = srv_->seg_.header()->dp_epoch.load();
+  PushUp(ring::MsgType::kHello, 0, h);
+  ApplyConfig();
+}
+
+void Lcore::Stop() {
+  if (listening_) (void)w_->tcp->Unlisten(0, listen_port_);
+  listening_ = false;
+  std::vector<Call*> all;
+  for (auto& [k, c] : calls_) all.push_back(c);
+  for (Call* c : all) {
+    if (c->conn_ != nullptr) {
+      c->close_reason_ = ring::CloseReason::kAdminClose;
+      c->close_detail_ = "data plane stopping";
+      w_->tcp->Abort(c->conn_, w_->now_ns);  // OnClosed runs now
+    }
+  }
+  for (Call* c : graveyard_) delete c;
+  graveyard_.clear();
+  Log("worker %u: SSTP: %u accepted, %u refused, %u TLS failures, %u calls opened, %u closed; "
+      "upstream %u packets %u bytes, downstream %u packets %u bytes; drops: spoofed %u, bad %u, "
+      "not up %u, no session %u, no send space %u; ring full %u",
+      w_->index, stats.accepted, stats.refused, stats.tls_failed, stats.calls_opened,
+      stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets, stats.down_bytes,
+      stats.up_dropped_spoof, stats.up_dropped_bad, stats.up_dropped_not_up,
+      stats.down_dropped_no_session, stats.down_dropped_no_space, stats.ring_full);
+}
+
+void Lcore::ApplyConfig() {
+  uint64_t gen = srv_->shared_.gen.load(std::memory_order_acquire);
+  if (gen == cfg_gen_ && cfg_gen_ != 0) return;
+  {
+    std::lock_guard<std::mutex> l(srv_->shared_.mu);
+    cfg_ = srv_->shared_.cfg;
+    cfg_gen_ = srv_->shared_.gen.load();
+  }
+  if (crypto_ == nullptr || w_->tcp == nullptr) return;
+  std::string identity = !cfg_.certificate_file.empty()          ? cfg_.certificate_file
+                         : !srv_->opts_.certificate_file.empty() ? srv_->opts_.certificate_file
+                                                                 : srv_->self_signed_path_;
+  std::string key =
+      !cfg_.certificate_file.empty() ? cfg_.private_key_file : srv_->opts_.private_key_file;
+  std::string want_identity =
+      absl::StrCat(identity, "|", key, "|", int(cfg_.require_client_certificate));
+  if (tls_ == nullptr || want_identity != tls_identity_) {
+    tls::TlsConfig tc;
+    tc.role = tls::Role::kServer;
+    tc.certificate_file = identity;
+    tc.private_key_file = key.empty() ? identity : key;
+    tc.require_client_certificate = cfg_.require_client_certificate && !srv_->opts_.ca_file.empty();
+    tc.ca_file = srv_->opts_.ca_file;
+    tc.max_concurrent_handshakes = 256;
+    tc.handshake_timeout = absl::Seconds(30);
+    auto ctx = tls::TlsContext::Create(*crypto_, tc, absl::Now());
+    if (!ctx.ok()) {
+      Log("worker %u: TLS identity %s: %s", w_->index, identity, ctx.status().ToString());
+    } else {
+      if (w_->index == 0) {
+        for (const std::string& warn : (*ctx)->warnings()) Log("TLS: %s", warn);
+        if (cfg_.require_client_certificate && srv_->opts_.ca_file.empty()) {
+          Log("require-client-certificate=yes but no --sstp-ca: client certificates not checked");
+        }
+      }
+      if (tls_ != nullptr) old_tls_.push_back(std::move(tls_));
+      tls_ = *std::move(ctx);
+      tls_identity_ = want_identity;
+    }
+  }
+  const bool want = cfg_.enabled && tls_ != nullptr;
+  if (listening_ && (!want || listen_port_ != cfg_.port)) {
+    (void)w_->tcp->Unlisten(0, listen_port_);
+    listening_ = false;
+    if (w_->index == 0) Log("SSTP server: stopped listening on port %u", listen_port_);
+  }
+  if (want && !listening_) {
+    absl::Status s = w_->tcp->Listen(0, cfg_.port, this);
+    if (!s.ok()) {
+      Log("worker %u: listen on port %u: %s", w_->index, cfg_.port, s.ToString());
+    } else {
+      listening_ = true;
+      listen_port_ = cfg_.port;
+      if (w_->index == 0) Log("SSTP server: listening on port %u", listen_port_);
+    }
+  }
+}
+
+bool Lcore::OnAccept(Conn* c) {
+  if (tls_ == nullptr || !listening_) {
+    ++stats.refused;
+    return false;
+  }
+  auto hs = tls::Handshake::Create(*tls_, Now());
+  if (!hs.ok()) {
+    ++stats.refused;
+    Log("worker %u: refusing a connection: %s", w_->index, hs.status().ToString());
+    return false;
+  }
+  uint32_t key = ++serial_;
+  if (key == 0) key = ++serial_;
+  auto* call = new Call(this, c, key, ring::MakeSessionId(uint16_t(w_->index), key));
+  call->hs_ = *std::move(hs);
+  tcp::Tuple t = Stack::GetTuple(c);
+  call->peer_ = absl::StrCat(Ip(t.remote_ip), ":", t.remote_port);
+  call->opened_.lcore = uint16_t(w_->index);
+  call->opened_.peer = ring::IpAddr::V4(t.remote_ip);
+  call->opened_.peer_port = t.remote_port;
+  call->opened_.local = ring::IpAddr::V4(t.local_ip);
+  call->opened_.local_port = t.local_port;
+  call->opened_.opened_unix_ns = uint64_t(absl::GetCurrentTimeNanos());
+  calls_[key] = call;
+  Stack::SetUser(c, call);
+  ++stats.accepted;
+  return true;
+}
+
+void Lcore::OnData(Conn* c, rte_mbuf* data) {
+  auto* call = static_cast<Call*>(Stack::GetUser(c));
+  const uint32_t len = rte_pktmbuf_pkt_len(data);
+  // The bytes are ours now: reopen the window at once. What stays buffered is at most one
+  // incomplete TLS record (records are opened as soon as they are complete).
+  w_->tcp->Consumed(c, len, w_->now_ns);
+  if (call == nullptr || call->phase_ == Call::Phase::kDone || call->tcp_closing_) {
+    rte_pktmbuf_free(data);
+    return;
+  }
+  if (call->phase_ == Call::Phase::kTls) {
+    Handshake(call, data);
+    return;
+  }
+  if (call->rx_ == nullptr) {
+    call->rx_ = data;
+  } else if (rte_pktmbuf_chain(call->rx_, data) != 0) {
+    rte_pktmbuf_free(data);
+    Finish(call, "receive queue too fragmented");
+    return;
+  }
+  ProcessRecords(call);
+}
+
+void Lcore::Handshake(Call* call, rte_mbuf* data) {
+  for (rte_mbuf* m = data; m != nullptr; m = m->next) {
+    call->hs_->Feed({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
+    if (call->hs_->state() != tls::HandshakeState::kInProgress) break;
+  }
+  rte_pktmbuf_free(data);
+  std::vector<uint8_t> out = call->hs_->TakeOutput();
+  if (!out.empty()) SendRaw(call, out);
+  switch (call->hs_->state()) {
+    case tls::HandshakeState::kInProgress:
+      return;
+    case tls::HandshakeState::kFailed:
+      ++stats.tls_failed;
+      Log("call from %s: TLS handshake failed: %s", call->peer_, call->hs_->error().ToString());
+      call->hs_.reset();
+      CloseTransport(call);
+      return;
+    case tls::HandshakeState::kEstablished:
+      break;
+  }
+  if (!call->hs_->CanHandOver()) {
+    ++stats.tls_failed;
+    Log("call from %s: TLS %s cannot be handed to the record layer; closing", call->peer_,
+        call->hs_->cipher_name());
+    call->hs_.reset();
+    CloseTransport(call);
+    return;
+  }
+  auto ho = call->hs_->TakeHandover();
+  call->hs_.reset();
+  if (!ho.ok()) {
+    ++stats.tls_failed;
+    Log("call from %s: TLS handover: %s", call->peer_, ho.status().ToString());
+    CloseTransport(call);
+    return;
+  }
+  if (!ho->pending_output.empty()) SendRaw(call, ho->pending_output);
+  absl::Status s = call->rec_.Init(*crypto_, ho->keys);
+  tls::Wipe(ho->keys);
+  if (!s.ok()) {
+    ++stats.tls_failed;
+    Log("call from %s: record layer: %s", call->peer_, s.ToString());
+    CloseTransport(call);
+    return;
+  }
+  call->opened_.tls_version = ho->keys.version == tls::Version::kTls13 ? 0x0304 : 0x0303;
+  call->opened_.tls_cipher = ho->cipher_name;
+  call->opened_.client_cert_subject = ho->peer_subject;
+  if (ho->peer_certificate) {
+    call->opened_.has_client_cert = 1;
+    call->opened_.client_cert_sha256 = ho->peer_certificate->sha256;
+  }
+  call->phase_ = Call::Phase::kHttp;
+  if (!ho->pending_input.empty()) {
+    call->rx_ = CopyToChain(w_->net->pool, ho->pending_input);
+    ProcessRecords(call);
+  }
+}
+
+void Lcore::ProcessRecords(Call* call) {
+  tls::SegmentList segs, pieces;
+  while (call->rx_ != nullptr && call->conn_ != nullptr && !call->tcp_closing_ &&
+         call->phase_ != Call::Phase::kDone) {
+    ChainSegments(call->rx_, &segs);
+    tls::OpenResult r = call->rec_.Open(*crypto_, segs);
+    if (r.status == tls::OpenStatus::kNeedMore) break;
+    if (r.status == tls::OpenStatus::kData) {
+      pieces.clear();
+      tls::Slice(segs, r.data_offset, r.data_len, pieces);
+      for (absl::Span<uint8_t> p : pieces) {
+        OnPlaintext(call, p);
+        if (call->phase_ == Call::Phase::kDone || call->tcp_closing_) break;
+      }
+      call->rx_ = TrimFront(call->rx_, uint32_t(r.record_len));
+      continue;
+    }
+    call->rx_ = TrimFront(call->rx_, uint32_t(r.record_len));
+    if (r.status == tls::OpenStatus::kControl) continue;
+    // close_notify, a fatal alert from the peer, or a record that failed: the call is over.
+    if (r.status != tls::OpenStatus::kCloseNotify) {
+      Log("call %#x from %s: TLS %s (%s)", call->id_, call->peer_,
+          r.status == tls::OpenStatus::kPeerAlert ? "alert from the client" : "record error",
+          tls::AlertName(r.alert));
+    }
+    if (call->rec_.HasPendingOutput()) {
+      auto n = call->rec_.SealPendingOutput(*crypto_, absl::MakeSpan(scratch_));
+      if (n.ok()) SendRaw(call, {scratch_.data(), *n});
+    }
+    if (call->sm_) {
+      call->sm_->OnTransportClosed(Now(), "TLS connection closed by the client");
+      AfterSm(call);
+    }
+    CloseTransport(call);
+    return;
+  }
+  if (call->conn_ != nullptr && call->rec_.HasPendingOutput() && !call->rec_.write_closed()) {
+    auto n = call->rec_.SealPendingOutput(*crypto_, absl::MakeSpan(scratch_));
+    if (n.ok()) SendRaw(call, {scratch_.data(), *n});
+  }
+}
+
+void Lcore::OnPlaintext(Call* call, absl::Span<const uint8_t> bytes) {
+  if (call->phase_ == Call::Phase::kHttp) {
+    sstp::HttpParse p = call->http_.Feed(bytes);
+    if (p == sstp::HttpParse::kNeedMore) return;
+    if (p == sstp::HttpParse::kError) {
+      ++stats.http_failed;
+      Log("call from %s: HTTP request refused (%d): %s", call->peer_, call->http_.error_status(),
+          call->http_.error_reason());
+      std::string reply = sstp::BuildErrorReply(call->http_.error_status());
+      SealAndQueue(call, {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()}, {});
+      CloseTransport(call);
+      return;
+    }
+    std::string reply = sstp::BuildServerReply("sstp-concentrator");
+    SealAndQueue(call, {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()}, {});
+    sstp::ServerConfig sc;
+    sc.timers.negotiation = absl::Seconds(60);
+    sc.timers.hello = cfg_.keepalive_timeout_s == 0 ? absl::InfiniteDuration()
+                                                    : absl::Seconds(cfg_.keepalive_timeout_s);
+    sc.timers.echo_retransmit = absl::Seconds(1);  // RouterOS: an echo every second
+    sc.accept_zero_hlak = srv_->opts_.accept_zero_hlak;
+    if (const auto& h = tls_->certificate_hashes()) {
+      std::copy(h->sha1.begin(), h->sha1.end(), sc.cert_hash_sha1.begin());
+      std::copy(h->sha256.begin(), h->sha256.end(), sc.cert_hash_sha256.begin());
+    }
+    sstp::Nonce nonce;
+    RAND_bytes_ex(crypto_->libctx(), nonce.data(), nonce.size(), 0);
+    call->sm_.emplace(sc, nonce, call);
+    call->sm_->Start(Now());
+    call->phase_ = Call::Phase::kSstp;
+    ++stats.calls_opened;
+    bytes.remove_prefix(call->http_.consumed());
+    if (bytes.empty()) return;
+  }
+  if (call->phase_ != Call::Phase::kSstp) return;
+  absl::Status s = call->assembler_.Feed(
+      bytes, [&](absl::Span<const uint8_t> packet) { OnSstpPacket(call, packet); });
+  if (!s.ok() && call->sm_) {
+    Log("call %#x from %s: SSTP framing: %s", call->id_, call->peer_, s.ToString());
+    call->sm_->OnTransportClosed(Now(), std::string(s.message()));
+  }
+  AfterSm(call);
+}
+
+void Lcore::OnSstpPacket(Call* call, absl::Span<const uint8_t> packet) {
+  if (call->phase_ != Call::Phase::kSstp || !call->sm_) return;
+  sstp::Header h;
+  if (call->is_up_ && call->sm_->connected() && sstp::ReadHeader(packet.data(), &h) && !h.control) {
+    // Fast path: data packets bypass the state machine once connected (MS-SSTP 3.1.2.3 hello
+    // timer restart through NoteDataReceived).
+    call->sm_->NoteDataReceived(Now());
+    absl::Span<const uint8_t> frame = packet.subspan(sstp::kHeaderSize);
+    if (!sstp::IsPppControlFrame(frame)) {
+      ForwardUp(call, frame);
+      return;
+    }
+  }
+  call->sm_->OnPacket(Now(), packet);
+}
+
+void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
+  if (!call->is_up_) {
+    ++stats.up_dropped_not_up;
+    return;
+  }
+  size_t off = 0;
+  if (frame.size() >= 2 && frame[0] == 0xff && frame[1] == 0x03) off = 2;
+  if (frame.size() <= off) {
+    ++stats.up_dropped_bad;
+    return;
+  }
+  uint16_t proto;
+  if (frame[off] & 1) {  // RFC 1661 6.5: compressed (one-byte) protocol field
+    proto = frame[off];
+    off += 1;
+  } else {
+    if (frame.size() < off + 2) {
+      ++stats.up_dropped_bad;
+      return;
+    }
+    proto = uint16_t(frame[off] << 8 | frame[off + 1]);
+    off += 2;
+  }
+  if (proto != kPppIpv4) {
+    ++stats.up_dropped_bad;  // IPv6 and bridged frames are not forwarded yet
+    return;
+  }
+  absl::Span<const uint8_t> ip = frame.subspan(off);
+  // RFC 1812 5.2.2: validate the header before forwarding.
+  if (ip.size() < sizeof(rte_ipv4_hdr) || (ip[0] >> 4) != 4 || (ip[0] & 0xf) < 5) {
+    ++stats.up_dropped_bad;
+    return;
+  }
+  const size_t ihl = size_t(ip[0] & 0xf) * 4;
+  const size_t total = size_t(ip[2]) << 8 | ip[3];
+  if (total < ihl || total > ip.size() || ihl > ip.size()) {
+    ++stats.up_dropped_bad;
+    return;
+  }
+  if (rte_raw_cksum(ip.data(), ihl) != 0xffff) {
+    ++stats.up_dropped_bad;
+    return;
+  }
+  // No spoofing: the source must be the session's address or inside one of its routes.
+  uint32_t src = uint32_t(ip[12]) << 24 | uint32_t(ip[13]) << 16 | uint32_t(ip[14]) << 8 | ip[15];
+  bool ok = call->up_.remote_v4.family == 4 && src == call->up_.remote_v4.v4();
+  for (size_t i = 0; !ok && i < call->up_.routes.size(); ++i) {
+    const ring::RouteEntry& r = call->up_.routes[i];
+    if (r.dst.family != 4) continue;
+    Ipv4Prefix p{r.dst.v4(), r.prefix_len};
+    ok = p.Contains(src);
+  }
+  if (!ok) {
+    ++stats.up_dropped_spoof;
+    return;
+  }
+  rte_mbuf* m = rte_pktmbuf_alloc(w_->net->pool);
+  if (m == nullptr) {
+    ++w_->c.mbuf_alloc_failed;
+    return;
+  }
+  if (rte_pktmbuf_tailroom(m) < total) {
+    rte_pktmbuf_free(m);
+    ++stats.up_dropped_bad;
+    return;
+  }
+  memcpy(rte_pktmbuf_append(m, uint16_t(total)), ip.data(), total);
+  m->l2_len = 0;
+  m->l3_len = uint16_t(ihl);
+  ++stats.up_packets;
+  stats.up_bytes += total;
+  ++call->counters_.rx_packets;
+  call->counters_.rx_bytes += total;
+  call->counters_.last_rx_unix_ns = unix_ns_;
+  Ipv4Forward(w_, m, -1);
+}
+
+void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
+  auto it = calls_.find(key);
+  Call* call = it == calls_.end() ? nullptr : it->second;
+  if (call == nullptr || !call->is_up_ || call->conn_ == nullptr || call->tcp_closing_ ||
+      !call->sm_ || !call->sm_->connected()) {
+    ++stats.down_dropped_no_session;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const uint32_t ip_len = rte_pktmbuf_pkt_len(m);
+  const size_t head = call->rec_.header_len() + sstp::kHeaderSize + kPppDataHeader;
+  const size_t record = head + ip_len + call->rec_.trailer_len();
+  if (!call->backlog_.empty() || w_->tcp->SendSpace(call->conn_) < record ||
+      ip_len + kPppDataHeader > sstp::kMaxDataPayload) {
+    ++stats.down_dropped_no_space;  // sealing now would leave a hole in the record sequence
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) < head ||
+      rte_pktmbuf_tailroom(m) < call->rec_.trailer_len()) {
+    // Rare (chained or tight mbuf): copy into a fresh one.
+    rte_mbuf* c = rte_pktmbuf_alloc(w_->net->pool);
+    if (c == nullptr || rte_pktmbuf_tailroom(c) < ip_len + call->rec_.trailer_len()) {
+      rte_pktmbuf_free(c);
+      rte_pktmbuf_free(m);
+      ++w_->c.mbuf_alloc_failed;
+      return;
+    }
+    rte_pktmbuf_read(m, 0, ip_len, rte_pktmbuf_append(c, uint16_t(ip_len)));
+    rte_pktmbuf_free(m);
+    m = c;
+  }
+  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sstp::kHeaderSize + kPppDataHeader));
+  sstp::WriteDataHeader(p, ip_len + kPppDataHeader);
+  p[4] = 0xff;
+  p[5] = 0x03;
+  p[6] = 0x00;
+  p[7] = 0x21;
+  rte_pktmbuf_prepend(m, uint16_t(call->rec_.header_len()));
+  rte_pktmbuf_append(m, uint16_t(call->rec_.trailer_len()));
+  m->ol_flags = 0;
+  absl::Span<uint8_t> whole(rte_pktmbuf_mtod(m, uint8_t*), m->data_len);
+  absl::Status s = call->rec_.Seal(*crypto_, tls::ContentType::kApplicationData, {&whole, 1});
+  if (!s.ok()) {
+    rte_pktmbuf_free(m);
+    Finish(call, absl::StrCat("TLS seal: ", s.message()));
+    return;
+  }
+  if (!w_->tcp->Send(call->conn_, m, w_->now_ns)) call->backlog_.push_back(m);
+  ++stats.down_packets;
+  stats.down_bytes += ip_len;
+  ++call->counters_.tx_packets;
+  call->counters_.tx_bytes += ip_len;
+}
+
+// Control path: one record holding `a` then `b`, through the scratch buffer.
+void Lcore::SealAndQueue(Call* call, absl::Span<const uint8_t> a, absl::Span<const uint8_t> b) {
+  if (call->conn_ == nullptr || call->rec_.write_closed()) return;
+  size_t total = a.size() + b.size();
+  size_t hl = call->rec_.header_len();
+  if (hl + total + call->rec_.trailer_len() > scratch_.size() || total > tls::kMaxPlaintext) return;
+  memcpy(scratch_.data() + hl, a.data(), a.size());
+  if (!b.empty()) memcpy(scratch_.data() + hl + a.size(), b.data(), b.size());
+  size_t len = hl + total + call->rec_.trailer_len();
+  absl::Span<uint8_t> rec(scratch_.data(), len);
+  absl::Status s = call->rec_.Seal(*crypto_, tls::ContentType::kApplicationData, {&rec, 1});
+  if (!s.ok()) {
+    Log("call %#x: TLS seal: %s", call->id_, s.ToString());
+    return;
+  }
+  SendRaw(call, {scratch_.data(), len});
+}
+
+void Lcore::SendRaw(Call* call, absl::Span<const uint8_t> bytes) {
+  if (call->conn_ == nullptr || bytes.empty()) return;
+  rte_mbuf* m = CopyToChain(w_->net->pool, bytes);
+  if (m == nullptr) {
+    ++w_->c.mbuf_alloc_failed;
+    Finish(call, "out of mbufs");
+    return;
+  }
+  if (!call->backlog_.empty() || !w_->tcp->Send(call->conn_, m, w_->now_ns)) {
+    call->backlog_.push_back(m);
+  }
+}
+
+void Lcore::FlushBacklog(Call* call) {
+  while (!call->backlog_.empty() && call->conn_ != nullptr) {
+    if (!w_->tcp->Send(call->conn_, call->backlog_.front(), w_->now_ns)) return;
+    call->backlog_.pop_front();
+  }
+}
+
+void Lcore::OnWritable(Conn* c) {
+  auto* call = static_cast<Call*>(Stack::GetUser(c));
+  if (call != nullptr) FlushBacklog(call);
+}
+
+void Lcore::OnPeerClosed(Conn* c) {
+  auto* call = static_cast<Call*>(Stack::GetUser(c));
+  if (call == nullptr) {
+    w_->tcp->Close(c, w_->now_ns);
+    return;
+  }
+  if (call->sm_ && !call->sm_->closed()) {
+    call->sm_->OnTransportClosed(Now(), "TCP FIN from the client");
+    AfterSm(call);
+  }
+  CloseTransport(call);
+}
+
+void Lcore::CloseTransport(Call* call) {
+  if (call->conn_ == nullptr || call->tcp_closing_) return;
+  call->tcp_closing_ = true;
+  FlushBacklog(call);
+  // Whatever the stack still refuses is lost with the connection.
+  w_->tcp->Close(call->conn_, w_->now_ns);
+}
+
+void Lcore::Finish(Call* call, const std::string& why) {
+  Log("call %#x from %s: %s", call->id_, call->peer_, why);
+  if (call->sm_ && !call->sm_->closed()) {
+    call->sm_->OnTransportClosed(Now(), why);
+    AfterSm(call);
+  }
+  if (call->conn_ != nullptr && !call->tcp_closing_) {
+    call->tcp_closing_ = true;
+    w_->tcp->Abort(call->conn_, w_->now_ns);
+  }
+}
+
+void Lcore::OnClosed(Conn* c, tcp::CloseReason why) {
+  auto* call = static_cast<Call*>(Stack::GetUser(c));
+  Stack::SetUser(c, nullptr);
+  if (call == nullptr) return;
+  call->conn_ = nullptr;
+  if (call->sm_ && !call->sm_->closed()) {
+    call->sm_->OnTransportClosed(Now(), tcp::CloseReasonName(why));
+  }
+  if (call->close_reason_ == ring::CloseReason::kUnknown && why != tcp::CloseReason::kNormal) {
+    call->close_reason_ = why == tcp::CloseReason::kKeepaliveTimeout
+                              ? ring::CloseReason::kKeepaliveTimeout
+                              : ring::CloseReason::kTcpReset;
+  }
+  call->want_close_ = true;
+  AfterSm(call);
+}
+
+// Deferred effects of state machine events (never re-entered from inside the machine).
+void Lcore::AfterSm(Call* call) {
+  if (call->want_abort_cp_absent_) {
+    call->want_abort_cp_absent_ = false;
+    ++stats.cp_absent_refused;
+    call->close_reason_ = ring::CloseReason::kControlPlaneGone;
+    Log("call %#x from %s: no control plane: refusing the call (CALL_ABORT)", call->id_,
+        call->peer_);
+    if (call->sm_) call->sm_->Abort(Now(), sstp::StatusCode::kNoError, "no control plane");
+  }
+  if (!call->want_close_) return;
+  if (call->sm_ && !call->sm_->closed() && call->conn_ != nullptr) return;
+  if (!call->closed_sent_) {
+    call->closed_sent_ = true;
+    ++stats.calls_closed;
+    if (call->opened_sent_) {
+      ring::SessionClosed sc;
+      sc.reason = call->close_reason_;
+      sc.detail = call->close_detail_;
+      sc.counters = call->counters_;
+      PushUp(ring::MsgType::kSessionClosed, call->id_, sc);
+    }
+    if (call->phase_ == Call::Phase::kSstp || call->opened_sent_) {
+      Log("call %#x from %s (%s) closed: %s%s%s", call->id_, call->peer_,
+          call->auth_.user.empty() ? "-" : call->auth_.user,
+          ring::CloseReasonName(call->close_reason_), call->close_detail_.empty() ? "" : ": ",
+          call->close_detail_);
+    }
+  }
+  call->is_up_ = false;
+  call->phase_ = Call::Phase::kDone;
+  if (call->conn_ != nullptr) {
+    CloseTransport(call);
+    return;  // freed after OnClosed
+  }
+  if (calls_.erase(call->key_)) graveyard_.push_back(call);
+}
+
+Call* Lcore::Find(uint64_t session_id) {
+  if (ring::SessionLcore(session_id) != w_->index) return nullptr;
+  auto it = calls_.find(uint32_t(session_id & 0xffffffffu));
+  return it == calls_.end() || it->second->id_ != session_id ? nullptr : it->second;
+}
+
+void Lcore::HandleDown(const ring::Decoded& d) {
+  using ring::MsgType;
+  switch (d.type) {
+    case MsgType::kServerConfig:
+    case MsgType::kRouteAdd:
+    case MsgType::kRouteDel:
+    case MsgType::kPortConfig:
+    case MsgType::kIpAddress:
+      HandleGlobal(d);
+      return;
+    case MsgType::kDumpRequest:
+      DumpSessions(std::get<ring::DumpRequest>(d.body).cp_epoch);
+      return;
+    default:
+      break;
+  }
+  Call* call = Find(d.session_id);
+  if (call == nullptr || !call->sm_ || call->closed_sent_) return;
+  const absl::Time now = Now();
+  switch (d.type) {
+    case MsgType::kPppFrameDown: {
+      const auto& f = std::get<ring::PppFrame>(d.body).frame;
+      absl::Status s = call->sm_->SendPppFrame(now, f);
+      if (!s.ok())
+        Log("call %#x: PPP frame from the control plane not sent: %s", call->id_, s.ToString());
+      break;
+    }
+    case MsgType::kSessionAuthorized:
+      call->auth_ = std::get<ring::SessionAuthorized>(d.body);
+      call->authorized_ = true;
+      Log("call %#x from %s: user %s authenticated (%s)", call->id_, call->peer_, call->auth_.user,
+          ring::AuthMethodName(call->auth_.method));
+      call->sm_->OnAuthenticationFinished(now, call->auth_.hlak);
+      break;
+    case MsgType::kSessionUp: {
+      call->up_ = std::get<ring::SessionUp>(d.body);
+      if (!call->is_up_) call->up_unix_ns_ = uint64_t(absl::GetCurrentTimeNanos());
+      call->is_up_ = true;
+      Log("call %#x from %s: %s up, remote %s local %s mtu %u, %u routes", call->id_, call->peer_,
+          call->up_.user, call->up_.remote_v4.ToString(), call->up_.local_v4.ToString(),
+          call->up_.mtu, call->up_.routes.size());
+      break;
+    }
+    case MsgType::kSessionClose: {
+      const auto& c = std::get<ring::SessionClose>(d.body);
+      call->close_reason_ = c.reason;
+      call->close_detail_ = c.detail;
+      Log("call %#x from %s: closed by the control plane: %s: %s", call->id_, call->peer_,
+          ring::CloseReasonName(c.reason), c.detail);
+      if (call->sm_->connected()) {
+        call->sm_->Disconnect(now, c.detail);
+      } else {
+        call->sm_->Abort(now, sstp::StatusCode::kNoError, c.detail);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+  AfterSm(call);
+}
+
+// Messages the control plane sends to lcore 0 only (worker 0 is the FIB's only writer).
+void Lcore::HandleGlobal(const ring::Decoded& d) {
+  using ring::MsgType;
+  Net* net = w_->net;
+  switch (d.type) {
+    case MsgType::kServerConfig: {
+      const auto& c = std::get<ring::ServerConfig>(d.body);
+      Log("server config: enabled=%s port=%u keepalive-timeout=%u max-mtu=%u certificate=%s",
+          c.enabled ? "yes" : "no", c.port, c.keepalive_timeout_s, c.max_mtu,
+          c.certificate_file.empty() ? "(none)" : c.certificate_file);
+      std::lock_guard<std::mutex> l(srv_->shared_.mu);
+      srv_->shared_.cfg = c;
+      srv_->shared_.gen.fetch_add(1, std::memory_order_release);
+      break;
+    }
+    case MsgType::kRouteAdd:
+    case MsgType::kRouteDel: {
+      const ring::RouteEntry& r = std::get<ring::Route>(d.body).route;
+      if (r.dst.family != 4) break;
+      Ipv4Prefix p{r.dst.v4(), r.prefix_len};
+      p.addr = p.Network();
+      absl::Status s;
+      if (d.type == MsgType::kRouteDel) {
+        s = DeleteRoute(net, p);
+      } else if (r.gateway.family == 0 && d.session_id != 0) {
+        uint16_t mtu = cfg_.max_mtu ? cfg_.max_mtu : 1500;
+        s = AddSessionRoute(net, p, uint32_t(d.session_id & 0xffffffffu),
+                            ring::SessionLcore(d.session_id), mtu);
+      } else if (r.gateway.family == 4) {
+        int port = -1;
+        for (uint16_t i = 0; i < net->n_ports && port < 0; ++i) {
+          for (uint16_t a = 0; a < net->ports[i].n_addrs; ++a) {
+            if (net->ports[i].addrs[a].Contains(r.gateway.v4())) port = i;
+          }
+        }
+        if (port < 0) {
+          s = absl::FailedPreconditionError(
+              absl::StrCat("gateway ", r.gateway.ToString(), " is on no port"));
+        } else {
+          s = AddRoute(net, p, r.gateway.v4(), uint16_t(port), 0);
+        }
+      }
+      Log("route %s %s/%u%s%s: %s", d.type == MsgType::kRouteAdd ? "add" : "del", Ip(p.addr), p.len,
+          r.gateway.family == 4 ? " via " : "", r.gateway.family == 4 ? r.gateway.ToString() : "",
+          s.ok() ? "ok" : std::string(s.message()));
+      break;
+    }
+    case MsgType::kPortConfig: {
+      // Ports are named ether1, ether2, ... in --port order (as RouterOS names them).
+      const auto& pc = std::get<ring::PortConfig>(d.body);
+      int idx = -1;
+      if (absl::StartsWith(pc.name, "ether")) {
+        int n;
+        if (absl::SimpleAtoi(pc.name.substr(5), &n)) idx = n - 1;
+      }
+      if (idx < 0 || idx >= net->n_ports) break;
+      Port& port = net->ports[idx];
+      ArpMode want = pc.proxy_arp ? ArpMode::kProxyArp : ArpMode::kEnabled;
+      ArpMode cur = __atomic_load_n(&port.arp, __ATOMIC_RELAXED);
+      if ((cur == ArpMode::kProxyArp) != pc.proxy_arp &&
+          (cur == ArpMode::kEnabled || cur == ArpMode::kProxyArp)) {
+        __atomic_store_n(&port.arp, want, __ATOMIC_RELAXED);
+        Log("port %s (%s): arp=%s", pc.name, port.name, pc.proxy_arp ? "proxy-arp" : "enabled");
+      }
+      break;
+    }
+    case MsgType::kIpAddress: {
+      const auto& a = std::get<ring::IpAddressConfig>(d.body);
+      bool have = false;
+      for (uint16_t i = 0; i < net->n_ports; ++i) have |= net->ports[i].HasAddress(a.address.v4());
+      if (a.add && !have) {
+        Log("/ip address %s/%u on %s: the data plane's addresses come from --address; not applied",
+            a.address.ToString(), a.prefix_len, a.interface);
+      }
+      break;
+    }
+    default:
+      break;
+  }
+}
+
+void Lcore::DumpSessions(uint64_t epoch) {
+  Net* net = w_->net;
+  if (w_->index == 0) {
+    for (uint16_t i = 0; i < net->n_ports; ++i) {
+      ring::PortStatus ps;
+      ps.name = absl::StrCat("ether", i + 1);
+      std::copy(net->ports[i].mac.addr_bytes, net->ports[i].mac.addr_bytes + 6, ps.mac.begin());
+      ps.mtu = net->ports[i].mtu;
+      ps.running = 1;
+      PushUp(ring::MsgType::kPortStatus, 0, ps);
+    }
+  }
+  uint32_t n = 0;
+  for (auto& [k, call] : calls_) {
+    if (!call->authorized_ || call->closed_sent_) continue;
+    ring::DumpSession ds;
+    ds.opened = call->opened_;
+    ds.authorized = call->auth_;
+    if (call->is_up_) ds.up = call->up_;
+    ds.counters = call->counters_;
+    ds.up_unix_ns = call->up_unix_ns_;
+    PushUp(ring::MsgType::kDumpSession, call->id_, ds);
+    call->opened_sent_ = true;
+    ++n;
+  }
+  // Calls still negotiating belonged to the previous control plane's PPP engines: end them.
+  for (auto& [k, call] : calls_) {
+    if (call->authorized_ || call->closed_sent_ || !call->opened_sent_ || !call->sm_) continue;
+    call->close_reason_ = ring::CloseReason::kControlPlaneGone;
+    call->opened_sent_ = false;  // the new control plane never knew it
+    call->sm_->Abort(Now(), sstp::StatusCode::kNoError, "control plane restarted");
+  }
+  PushUp(ring::MsgType::kDumpEnd, 0, ring::DumpEnd{epoch, n});
+}
+
+void Lcore::SendCounters() {
+  ring::Counters c;
+  for (auto& [k, call] : calls_) {
+    if (!call->is_up_) continue;
+    c.sessions.push_back({call->id_, call->counters_});
+    if (c.sessions.size() == ring::kMaxCounterEntries) {
+      PushUp(ring::MsgType::kCounters, 0, c);
+      c.sessions.clear();
+    }
+  }
+  if (!c.sessions.empty()) PushUp(ring::MsgType::kCounters, 0, c);
+}
+
+void Lcore::OnTimers() {
+  const absl::Time now = Now();
+  std::vector<Call*> due;
+  for (auto& [k, call] : calls_) {
+    if (call->hs_ && call->hs_->deadline() <= now) due.push_back(call);
+    if (call->sm_ && !call->sm_->closed() && call->sm_->next_deadline() <= now) due.push_back(call);
+  }
+  for (Call* call : due) {
+    if (call->hs_) {
+      call->hs_->OnTimer(now);
+      if (call->hs_->state() == tls::HandshakeState::kFailed) {
+        ++stats.tls_failed;
+        Log("call from %s: TLS handshake: %s", call->peer_, call->hs_->error().ToString());
+        call->hs_.reset();
+        CloseTransport(call);
+      }
+      continue;
+    }
+    if (call->sm_ && !call->sm_->closed()) {
+      call->sm_->OnTimer(now);
+      AfterSm(call);
+    }
+  }
+}
+
+void Lcore::Poll(uint64_t now_ns) {
+  if (crypto_ == nullptr) return;
+  if (cfg_gen_ != srv_->shared_.gen.load(std::memory_order_relaxed)) ApplyConfig();
+  int bell = srv_->up_doorbell_.load(std::memory_order_relaxed);
+  if (bell != doorbell_) {
+    doorbell_ = bell;
+    up_.set_doorbell(bell);
+  }
+  unix_ns_ = uint64_t(absl::GetCurrentTimeNanos());
+  ring::RecordHeader h;
+  absl::Span<const uint8_t> payload;
+  for (uint32_t n = 0; n < kDownBudget && down_.Peek(&h, &payload); ++n) {
+    auto d = ring::Decode(h, payload);
+    if (d.ok()) {
+      HandleDown(*d);
+    } else {
+      Log("ring: worker %u: invalid record from the control plane: %s", w_->index,
+          d.status().ToString());
+    }
+    down_.Release();
+  }
+  if (now_ns >= next_timer_ns_) {
+    next_timer_ns_ = now_ns + kTimerPeriodNs;
+    OnTimers();
+  }
+  if (now_ns >= next_counters_ns_) {
+    next_counters_ns_ = now_ns + kCountersPeriodNs;
+    SendCounters();
+  }
+  for (Call* c : graveyard_) delete c;
+  graveyard_.clear();
+}
+
+}  // namespace
+
+// ------------------------------------------------------------------------------------------------
+// Server
+
+Server::~Server() {
+  stop_.store(true);
+  if (control_.joinable()) control_.join();
+  if (seg_.header() != nullptr) seg_.header()->dp_state.store(0);
+  lcores_.clear();
+}
+
+absl::Status Server::Init() {
+  auto seg = ring::Segment::Create(opts_.ring_name,
+                                   {.n_lcores = net_->n_workers, .ring_bytes = opts_.ring_bytes});
+  if (!seg.ok()) return seg.status();
+  seg_ = *std::move(seg);
+  seg_.DpHeartbeat(uint32_t(getpid()), ring::MonotonicNowNs());
+  auto bell = ring::Doorbell::Create();
+  if (!bell.ok()) return bell.status();
+  down_bell_ = *std::move(bell);
+  self_signed_path_ = opts_.self_signed_path.empty() ? opts_.run_dir + "/dataplane-identity.pem"
+                                                     : opts_.self_signed_path;
+  if (opts_.certificate_file.empty()) {
+    auto lc = tls::LcoreCrypto::Create();
+    if (!lc.ok()) return lc.status();
+    mkdir(opts_.run_dir.c_str(), 0700);
+    auto id =
+        tls::LoadOrCreateSelfSigned(**lc, self_signed_path_, "sstp-concentrator", absl::Now());
+    if (!id.ok()) return id.status();
+  }
+  if (opts_.listen_port != 0) {
+    shared_.cfg.enabled = 1;
+    shared_.cfg.port = opts_.listen_port;
+  } else {
+    shared_.cfg.enabled = 0;
+  }
+  shared_.gen.store(1);
+  for (uint32_t i = 0; i < net_->n_workers; ++i) {
+    lcores_.push_back(std::make_unique<Lcore>(this, net_->workers[i]));
+    net_->workers[i]->user = lcores_.back().get();
+  }
+  net_->hooks.ctx = this;
+  net_->hooks.worker_start = [](Worker* w, void*) { static_cast<Lcore*>(w->user)->Start(); };
+  net_->hooks.worker_stop = [](Worker* w, void*) { static_cast<Lcore*>(w->user)->Stop(); };
+  net_->hooks.worker_poll = [](Worker* w, uint64_t now, void*) {
+    static_cast<Lcore*>(w->user)->Poll(now);
+  };
+  net_->hooks.session_output = [](Worker* w, rte_mbuf* m, uint32_t session, void*) {
+    static_cast<Lcore*>(w->user)->SessionOutput(m, session);
+  };
+  control_ = std::thread([this] { ControlLoop(); });
+  Log("SSTP server: ring %s (%u lcores), control plane socket %s/ring.sock%s", opts_.ring_name,
+      net_->n_workers, opts_.run_dir,
+      opts_.listen_port ? absl::StrCat(", listening on ", opts_.listen_port, " until configured")
+                        : std::string(", waiting for the control plane's configuration"));
+  return absl::OkStatus();
+}
+
+// The control plane's up doorbell for our records, ours for its (we poll, but the exchange is
+// what the control plane expects).
+bool Server::ExchangeDoorbells() {
+  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return false;
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::string path = opts_.run_dir + "/ring.sock";
+  if (path.size() >= sizeof a.sun_path) {
+    close(fd);
+    return false;
+  }
+  memcpy(a.sun_path, path.c_str(), path.size());
+  timeval tv{1, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    close(fd);
+    return false;
+  }
+  std::string tag;
+  auto fds = ring::RecvFds(fd, &tag, 4);
+  bool ok = fds.ok() && tag == "up" && !fds->empty();
+  if (ok) {
+    std::vector<int> mine(net_->n_workers, down_bell_.fd());
+    ok = ring::SendFds(fd, "down", mine).ok();
+    // The previous descriptor is left open: a worker may be writing to it right now.
+    up_doorbell_.store((*fds)[0]);
+    for (size_t i = 1; i < fds->size(); ++i) close((*fds)[i]);
+  }
+  close(fd);
+  return ok;
+}
+
+void Server::ControlLoop() {
+  uint64_t exchanged_epoch = 0;
+  bool cp_was_ready = false;
+  while (!stop_.load()) {
+    const uint64_t now = ring::MonotonicNowNs();
+    seg_.DpHeartbeat(uint32_t(getpid()), now);
+    const uint64_t epoch = seg_.header()->cp_epoch.load();
+    const bool ready = seg_.CpAcceptsSessions(now);
+    if (epoch != 0 && epoch != exchanged_epoch &&
+        seg_.header()->cp_state.load() != uint32_t(ring::CpState::kAbsent)) {
+      if (ExchangeDoorbells()) {
+        exchanged_epoch = epoch;
+        Log("control plane (epoch %u): doorbells exchanged", epoch);
+      }
+    }
+    if (ready != cp_was_ready) {
+      Log(ready ? "control plane ready: accepting calls"
+                : "control plane gone: new calls are refused, sessions keep forwarding");
+      cp_was_ready = ready;
+    }
+    std::this_thread::sleep_for(std::chrono::nanoseconds(ring::kHeartbeatPeriodNs / 2));
+  }
+}
+
+void ServerDeleter::operator()(Server* s) const { delete s; }
+
+absl::StatusOr<ServerHandle> StartServer(Net* net, const ServerOptions& options) {
+  ServerHandle s(new Server(net, options));
+  absl::Status st = s->Init();
+  if (!st.ok()) return st;
+  return s;
+}
+
+absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) {
+  ServerOptions o;
+  std::vector<std::string> rest;
+  for (size_t i = 0; i < args->size(); ++i) {
+    std::string a = (*args)[i];
+    std::string value;
+    bool has_value = false;
+    if (size_t eq = a.find('='); eq != std::string::npos && absl::StartsWith(a, "--")) {
+      value = a.substr(eq + 1);
+      a = a.substr(0, eq);
+      has_value = true;
+    }
+    auto next = [&]() -> absl::StatusOr<std::string> {
+      if (has_value) return value;
+      if (i + 1 >= args->size())
+        return absl::InvalidArgumentError(absl::StrCat(a, " needs a value"));
+      return (*args)[++i];
+    };
+    auto take = [&](std::string* out) -> absl::Status {
+      auto v = next();
+      if (!v.ok()) return v.status();
+      *out = *v;
+      return absl::OkStatus();
+    };
+    absl::Status s;
+    if (a == "--ring") {
+      s = take(&o.ring_name);
+    } else if (a == "--run-dir") {
+      s = take(&o.run_dir);
+    } else if (a == "--sstp-certificate") {
+      s = take(&o.certificate_file);
+    } else if (a == "--sstp-key") {
+      s = take(&o.private_key_file);
+    } else if (a == "--sstp-self-signed") {
+      s = take(&o.self_signed_path);
+    } else if (a == "--sstp-ca") {
+      s = take(&o.ca_file);
+    } else if (a == "--sstp-accept-zero-hlak") {
+      o.accept_zero_hlak = true;
+    } else if (a == "--sstp-listen" || a == "--ring-bytes") {
+      std::string v;
+      s = take(&v);
+      uint32_t n;
+      if (s.ok() && (!absl::SimpleAtoi(v, &n) || (a == "--sstp-listen" && (n == 0 || n > 65535)))) {
+        s = absl::InvalidArgumentError(absl::StrCat(a, " ", v, ": not a valid number"));
+      }
+      if (s.ok()) {
+        if (a == "--sstp-listen") {
+          o.listen_port = uint16_t(n);
+        } else {
+          o.ring_bytes = n;
+        }
+      }
+    } else {
+      rest.push_back((*args)[i]);
+      continue;
+    }
+    if (!s.ok()) return s;
+  }
+  *args = std::move(rest);
+  return o;
+}
+
+std::string ServerUsage() {
+  return R"(SSTP server:
+  --ring NAME               shared-memory ring with sstp-controlplane (default /sstp-ring)
+  --run-dir DIR             the control plane's run directory, for ring.sock (default /run/sstp)
+  --sstp-listen PORT        accept calls on PORT before the control plane sends its configuration
+  --sstp-certificate FILE   PEM certificate (chain) used until the control plane names one
+  --sstp-key FILE           its private key (default: in the certificate file)
+  --sstp-self-signed FILE   self-signed identity kept here when no certificate is configured
+                            (default <run-dir>/dataplane-identity.pem)
+  --sstp-ca FILE            CA for require-client-certificate=yes
+  --sstp-accept-zero-hlak   accept MS-CHAPv2 crypto binding computed with a zero HLAK
+  --ring-bytes N            bytes per ring (power of two, default 1048576)
+)";
+}
+
+}  // namespace srv
+}  // namespace dp
