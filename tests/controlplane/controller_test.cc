@@ -428,6 +428,13 @@ TEST_F(ControllerTest, ExportLoadsBackAndDamageIsRefusedWithTheLine) {
   Ok("/ip route add dst-address=198.19.202.0/24 gateway=198.18.16.2 distance=5");
   Ok("/interface sstp-server add name=s1 user=\"with space\"");
   Ok("/interface sstp-client add connect-to=198.18.80.1 user=x password=y");
+  auto certs = Run("/certificate print");
+  EXPECT_THAT(certs.output, HasSubstr("Flags: K - private-key, T - trusted"));
+  EXPECT_THAT(certs.output, HasSubstr(" 0 KT server       sstp.example"));
+  EXPECT_FALSE(Run("/certificate remove server").status.ok());  // in use by the server
+  auto cfg = sink_.Of(ring::MsgType::kServerConfig);
+  ASSERT_FALSE(cfg.empty());
+  EXPECT_EQ(std::get<ring::ServerConfig>(cfg.back().body).certificate_file, Dir() + "/server.pem");
   const std::string text = c_.ExportConfig();
   testing::CaptureSink other_sink;
   Controller other(&other_sink, {Dir(), "sstp"});
