@@ -37,6 +37,16 @@ std::string Ipv4(uint32_t host_order) {
 
 Prefix MakePrefix(const char* text) { return *ParsePrefix(text); }
 
+// fe80::<64-bit interface identifier> (RFC 4291 2.5.6).
+IpAddress LinkLocal(uint64_t id) {
+  IpAddress a;
+  a.family = AF_INET6;
+  a.bytes[0] = 0xfe;
+  a.bytes[1] = 0x80;
+  for (int i = 0; i < 8; ++i) a.bytes[8 + i] = static_cast<uint8_t>(id >> (56 - 8 * i));
+  return a;
+}
+
 std::string SignalName(int signo) {
   const char* abbrev = sigabbrev_np(signo);
   return abbrev ? absl::StrCat("SIG", abbrev) : absl::StrCat("signal ", signo);
@@ -515,26 +525,50 @@ void Client::OnPhase(Phase phase, const std::string& detail) {
 }
 
 void Client::OnNetworkUp(const NetworkUp& up) {
-  if (network_ && (network_->local_address != up.local_address ||
-                   network_->remote_address != up.remote_address)) {
-    // Renegotiated with other addresses: the old ones go.
-    (void)nl_->DeleteAddress(tun_->ifindex(), IpAddress::V4(htonl(network_->local_address)),
+  const bool first = !network_.has_value();
+  const int ifindex = tun_->ifindex();
+  absl::Status s;
+  // IPv4 (IPCP): a point-to-point address, as pppd sets it.
+  const bool v4_changed = !network_ || network_->ipv4 != up.ipv4 ||
+                          network_->local_address != up.local_address ||
+                          network_->remote_address != up.remote_address;
+  if (v4_changed && network_ && network_->ipv4) {
+    (void)nl_->DeleteAddress(ifindex, IpAddress::V4(htonl(network_->local_address)),
                              IpAddress::V4(htonl(network_->remote_address)), 32);
   }
-  bool again = network_.has_value();
+  if (v4_changed && up.ipv4) {
+    s = nl_->AddAddress(ifindex, IpAddress::V4(htonl(up.local_address)),
+                        IpAddress::V4(htonl(up.remote_address)), 32);
+    if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
+    Say(absl::StrCat("address ", Ipv4(up.local_address), " peer ", Ipv4(up.remote_address), " on ",
+                     opt_.name));
+  }
+  // IPv6 (IPV6CP, RFC 5072 5): link-local addresses from the interface identifiers; the server's
+  // router advertisements, if it sends any, do the rest through the kernel.
+  const bool v6_changed = !network_ || network_->ipv6 != up.ipv6 ||
+                          network_->local_interface_id != up.local_interface_id ||
+                          network_->remote_interface_id != up.remote_interface_id;
+  if (v6_changed && network_ && network_->ipv6) {
+    (void)nl_->DeleteAddress(ifindex, LinkLocal(network_->local_interface_id),
+                             LinkLocal(network_->remote_interface_id), 128);
+  }
+  if (v6_changed && up.ipv6) {
+    s = nl_->AddAddress(ifindex, LinkLocal(up.local_interface_id),
+                        LinkLocal(up.remote_interface_id), 128);
+    if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
+    Say(absl::StrCat("address ", LinkLocal(up.local_interface_id).ToString(), " peer ",
+                     LinkLocal(up.remote_interface_id).ToString(), " on ", opt_.name));
+  }
   network_ = up;
   was_connected_ = true;
+  if (!first) return;
   int mtu = std::min(opt_.max_mtu, up.peer_mru);
-  absl::Status s = tun_->SetMtu(mtu);
+  s = tun_->SetMtu(mtu);
   if (!s.ok()) Say(absl::StrCat("warning: ", s.message()));
-  s = nl_->AddAddress(tun_->ifindex(), IpAddress::V4(htonl(up.local_address)),
-                      IpAddress::V4(htonl(up.remote_address)), 32);
-  if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
   s = tun_->SetUp(true);
   if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
-  Say(absl::StrCat("address ", Ipv4(up.local_address), " peer ", Ipv4(up.remote_address), " mtu ",
-                   mtu, " on ", opt_.name));
-  if (!opt_.dial_on_demand && !again) {
+  Say(absl::StrCat("mtu ", mtu, ", ", opt_.name, " up"));
+  if (!opt_.dial_on_demand) {
     s = InstallTunnelRoutes(&session_routes_);
     if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
   }
@@ -622,8 +656,14 @@ void Client::RemoveSessionNetwork() {
   if (!nl_ || !tun_) return;
   RemoveRoutes(&session_routes_);
   if (network_) {
-    (void)nl_->DeleteAddress(tun_->ifindex(), IpAddress::V4(htonl(network_->local_address)),
-                             IpAddress::V4(htonl(network_->remote_address)), 32);
+    if (network_->ipv4) {
+      (void)nl_->DeleteAddress(tun_->ifindex(), IpAddress::V4(htonl(network_->local_address)),
+                               IpAddress::V4(htonl(network_->remote_address)), 32);
+    }
+    if (network_->ipv6) {
+      (void)nl_->DeleteAddress(tun_->ifindex(), LinkLocal(network_->local_interface_id),
+                               LinkLocal(network_->remote_interface_id), 128);
+    }
     network_.reset();
   }
   if (!opt_.dial_on_demand) (void)tun_->SetUp(false);
@@ -783,8 +823,14 @@ StatusSnapshot Client::Snapshot() const {
     s.mtu = std::min(opt_.max_mtu, network_->peer_mru);
     s.mru = opt_.max_mru;
     s.authentication = network_->auth_method;
-    s.local_address = Ipv4(network_->local_address);
-    s.remote_address = Ipv4(network_->remote_address);
+    if (network_->ipv4) {
+      s.local_address = Ipv4(network_->local_address);
+      s.remote_address = Ipv4(network_->remote_address);
+    }
+    if (network_->ipv6) {
+      s.local_address6 = LinkLocal(network_->local_interface_id).ToString();
+      s.remote_address6 = LinkLocal(network_->remote_interface_id).ToString();
+    }
     std::vector<std::string> dns;
     if (network_->primary_dns) dns.push_back(Ipv4(network_->primary_dns));
     if (network_->secondary_dns) dns.push_back(Ipv4(network_->secondary_dns));

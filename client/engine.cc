@@ -51,6 +51,7 @@ Engine::Engine(EngineConfig config, EngineOutput* out) : config_(std::move(confi
   pc.mru = config_.mru;
   pc.mrru = config_.mrru;
   pc.random = config_.random;
+  pc.ipv6 = config_.ipv6;
   ppp_ = std::make_unique<PppClient>(std::move(pc));
 }
 
@@ -106,10 +107,12 @@ void Engine::SendIp(absl::Time now, absl::Span<uint8_t> buf, size_t len) {
   }
   uint8_t version = buf[kIpHeadroom] >> 4;
   uint16_t proto;
-  if (version == 4) {
+  if (version == 4 && ppp_->network().ipv4) {
     proto = ppp::kProtocolIpv4;
+  } else if (version == 6 && ppp_->network().ipv6) {
+    proto = ppp::kProtocolIpv6;
   } else {
-    // IPV6CP is not negotiated by this client: IPv6 has nowhere to go.
+    // The NCP of this protocol is not open (the server rejected IPV6CP, say).
     ++counters_.tx_dropped;
     return;
   }
@@ -190,9 +193,12 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
     ++counters_.rx_dropped;
     return;
   }
-  if (h->protocol == ppp::kProtocolIpv4) {
+  if (h->protocol == ppp::kProtocolIpv4 || h->protocol == ppp::kProtocolIpv6) {
     absl::Span<const uint8_t> packet = frame.subspan(h->header_length);
-    if (phase_ != Phase::kConnected || packet.size() < 20 || (packet[0] >> 4) != 4) {
+    const bool v4 = h->protocol == ppp::kProtocolIpv4;
+    const bool open = v4 ? ppp_->network().ipv4 : ppp_->network().ipv6;
+    if (phase_ != Phase::kConnected || !open || packet.size() < (v4 ? 20u : 40u) ||
+        (packet[0] >> 4) != (v4 ? 4 : 6)) {
       ++counters_.rx_dropped;
       return;
     }
@@ -200,10 +206,6 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
     counters_.rx_bytes += packet.size();
     counters_.last_activity = now_;
     out_->DeliverIp(packet);
-    return;
-  }
-  if (h->protocol == ppp::kProtocolIpv6) {
-    ++counters_.rx_dropped;
     return;
   }
   // Control frames only queue output in the PPP client; PumpPpp sends it after the SSTP machine
@@ -276,39 +278,49 @@ void Engine::PumpPpp(absl::Time now) {
   }
   if (ppp_->authenticating()) {
     SetPhase(Phase::kAuthenticating,
-             absl::StrCat(std::string(ppp::AuthMethodName(*ppp_->lcp().auth)), " as \"",
-                          config_.user, "\""));
+             absl::StrCat(ppp_->auth_method(), " as \"", config_.user, "\""));
   }
-  const ppp::AuthResult* auth = ppp_->auth_result();
-  if (auth != nullptr && auth->success && !binding_sent_) {
+  if (ppp_->authenticated() && !binding_sent_) {
     binding_sent_ = true;
     // MS-SSTP 3.2.5.2: the HLAK is the MPPE send||receive master keys after MS-CHAPv2, zeros
     // for the methods without keys.
-    sstp::Hlak hlak = auth->mppe ? sstp::ClientHlakFromMppe(auth->mppe->send, auth->mppe->receive)
-                                 : sstp::ZeroHlak();
-    sstp_->OnAuthenticationFinished(now, hlak);
-    auth_method_ = ppp_->lcp().auth ? std::string(ppp::AuthMethodName(*ppp_->lcp().auth)) : "none";
+    sstp_->OnAuthenticationFinished(now, ppp_->Hlak());
+    auth_method_ = ppp_->auth_method();
     SetPhase(Phase::kNetwork, absl::StrCat("authenticated (", auth_method_, "), IPCP"));
     if (sstp_->closed()) {
       SetPhase(Phase::kClosed, close_reason_);
       return;
     }
   }
-  if (phase_ == Phase::kConnected && !ppp_->network_up()) {
+  const PppNetwork& net = ppp_->network();
+  bool up = (net.ipv4 || net.ipv6) && sstp_->connected();
+  if (phase_ == Phase::kConnected && !up) {
     SetPhase(Phase::kNetwork, "IPCP renegotiating");
   }
-  if (ppp_->network_up() && sstp_->connected() && phase_ != Phase::kConnected) {
-    const ppp::IpcpNegotiated& ip = ppp_->ipcp();
-    NetworkUp up;
-    up.local_address = ip.local_address;
-    up.remote_address = ip.remote_address;
-    up.primary_dns = ip.primary_dns;
-    up.secondary_dns = ip.secondary_dns;
-    up.peer_mru = ppp_->lcp().peer_mru;
-    up.auth_method = auth_method_;
-    out_->OnNetworkUp(up);
+  if (!up) return;
+  // Report every change (IPV6CP may open after IPCP; either may renegotiate).
+  if (!reported_ || reported_->ipv4 != net.ipv4 || reported_->ipv6 != net.ipv6 ||
+      reported_->local_address != net.local_address ||
+      reported_->remote_address != net.remote_address ||
+      reported_->local_interface_id != net.local_interface_id) {
+    reported_ = std::make_unique<PppNetwork>(net);
+    NetworkUp u;
+    u.ipv4 = net.ipv4;
+    u.local_address = net.local_address;
+    u.remote_address = net.remote_address;
+    u.primary_dns = net.primary_dns;
+    u.secondary_dns = net.secondary_dns;
+    u.ipv6 = net.ipv6;
+    u.local_interface_id = net.local_interface_id;
+    u.remote_interface_id = net.remote_interface_id;
+    u.peer_mru = ppp_->lcp().peer_mru;
+    u.auth_method = auth_method_;
+    out_->OnNetworkUp(u);
+  }
+  if (phase_ != Phase::kConnected) {
     SetPhase(Phase::kConnected,
-             absl::StrCat(Ipv4(ip.local_address), " peer ", Ipv4(ip.remote_address)));
+             net.ipv4 ? absl::StrCat(Ipv4(net.local_address), " peer ", Ipv4(net.remote_address))
+                      : std::string("IPv6 only"));
   }
 }
 

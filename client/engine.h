@@ -22,6 +22,7 @@
 namespace client {
 
 class PppClient;  // client/ppp_client.h
+struct PppNetwork;
 
 struct EngineConfig {
   std::string host;  // HTTP Host header: the server name as the user gave it
@@ -31,6 +32,7 @@ struct EngineConfig {
   int mru = 1500;
   std::optional<int> mrru;
   std::optional<absl::Duration> keepalive = absl::Seconds(60);  // nullopt: no SSTP echo
+  bool ipv6 = true;                                             // run IPV6CP
   // Hashes of the server's TLS leaf certificate (SHA1 padded to 32 bytes) for crypto binding.
   sstp::HashField cert_sha1{};
   sstp::HashField cert_sha256{};
@@ -50,10 +52,14 @@ enum class Phase : uint8_t {
 const char* PhaseName(Phase phase);
 
 struct NetworkUp {
+  bool ipv4 = false;           // IPCP open
   uint32_t local_address = 0;  // host byte order
   uint32_t remote_address = 0;
   uint32_t primary_dns = 0;
   uint32_t secondary_dns = 0;
+  bool ipv6 = false;  // IPV6CP open: link-local fe80::<interface id>
+  uint64_t local_interface_id = 0;
+  uint64_t remote_interface_id = 0;
   int peer_mru = 1500;      // the largest frame the server accepts: our MTU
   std::string auth_method;  // "mschap2", ...
 };
@@ -128,6 +134,7 @@ class Engine : private sstp::Sink {
   bool disconnecting_ = false;  // an abort or disconnect is under way
   bool binding_sent_ = false;   // authentication finished and handed to the SSTP machine
   std::string auth_method_;
+  std::unique_ptr<PppNetwork> reported_;  // what OnNetworkUp last said
   absl::Time http_deadline_ = absl::InfiniteFuture();
   std::string close_reason_;
   EngineCounters counters_;

@@ -1,7 +1,7 @@
-// The PPP client role over SSTP (RFC 1661 phases): LCP (ppp::Lcp), authentication as the peer
-// (ppp::MakePeer with the method the server asks for, among those the user allows), then IPCP
-// (ppp::Ipcp, address and DNS per RFC 1877). Takes whole PPP frames, queues whole PPP frames;
-// no I/O, time injected.
+// The PPP client role over SSTP: ppp::Session in SessionRole::kClient (LCP, authentication as the
+// peer with the methods the user allows, IPCP with address and DNS per RFC 1877, IPV6CP), seen
+// through what the client's engine needs: frames in and out, the phase, the HLAK for the SSTP
+// crypto binding, the negotiated addresses, and why the link ended. No I/O, time injected.
 #ifndef CLIENT_PPP_CLIENT_H_
 #define CLIENT_PPP_CLIENT_H_
 
@@ -15,8 +15,8 @@
 #include "absl/time/time.h"
 #include "absl/types/span.h"
 #include "ppp/auth.h"
-#include "ppp/ipcp.h"
 #include "ppp/lcp.h"
+#include "ppp/session.h"
 
 namespace client {
 
@@ -26,7 +26,20 @@ struct PppClientConfig {
   uint8_t auth_methods = 0x0f;  // client::AuthMethod bits (options.h)
   int mru = 1500;
   std::optional<int> mrru;
+  bool ipv6 = true;  // run IPV6CP (a server without IPv6 rejects it; IPv4 goes on)
   std::function<void(absl::Span<uint8_t>)> random;
+};
+
+// What the network control protocols agreed on.
+struct PppNetwork {
+  bool ipv4 = false;
+  uint32_t local_address = 0;  // host byte order
+  uint32_t remote_address = 0;
+  uint32_t primary_dns = 0;
+  uint32_t secondary_dns = 0;
+  bool ipv6 = false;
+  uint64_t local_interface_id = 0;
+  uint64_t remote_interface_id = 0;
 };
 
 class PppClient {
@@ -36,8 +49,7 @@ class PppClient {
 
   // The lower layer is up (SSTP CALL_CONNECT_ACK received): LCP starts negotiating.
   void Start(absl::Time now);
-  // One PPP frame from the server (with or without FF 03). Network-layer frames are not handled
-  // here (the engine passes them to the TUN).
+  // One PPP control frame from the server (with or without FF 03).
   void Receive(absl::Time now, absl::Span<const uint8_t> frame);
   // Orderly close: LCP Terminate-Request.
   void Close(absl::Time now, const std::string& reason);
@@ -48,13 +60,14 @@ class PppClient {
   std::vector<std::vector<uint8_t>> TakeFrames();
 
   bool lcp_opened() const { return lcp_up_; }
-  bool authenticating() const { return peer_ != nullptr && peer_->result() == nullptr; }
-  // Set once authentication finished (success or not); nullptr before. With no authentication
-  // asked for by the server, a success without MPPE keys.
-  const ppp::AuthResult* auth_result() const { return auth_result_ ? &*auth_result_ : nullptr; }
-  bool network_up() const { return ipcp_up_; }
-  const ppp::IpcpNegotiated& ipcp() const { return ipcp_->negotiated(); }
-  const ppp::LcpNegotiated& lcp() const { return lcp_->negotiated(); }
+  bool authenticating() const;
+  // Set once authentication succeeded, or at once when the server asked for none.
+  bool authenticated() const { return authenticated_; }
+  std::string auth_method() const;
+  // MS-SSTP 3.2.5.2 HLAK: the MS-CHAPv2 MPPE master keys, zeros otherwise.
+  std::array<uint8_t, 32> Hlak() const { return session_->Hlak(); }
+  const PppNetwork& network() const { return network_; }
+  const ppp::LcpNegotiated& lcp() const { return session_->lcp().negotiated(); }
   // The link failed or was terminated: why.
   bool failed() const { return failed_; }
   const std::string& failure_reason() const { return failure_reason_; }
@@ -63,18 +76,13 @@ class PppClient {
   void Pump(absl::Time now);
   void Fail(const std::string& reason);
 
-  PppClientConfig config_;
-  std::unique_ptr<ppp::Lcp> lcp_;
-  std::unique_ptr<ppp::Ipcp> ipcp_;
-  std::unique_ptr<ppp::Peer> peer_;
-  std::optional<ppp::AuthResult> auth_result_;
+  std::unique_ptr<ppp::Session> session_;
   bool lcp_up_ = false;
-  bool ipcp_started_ = false;
-  bool ipcp_up_ = false;
+  bool authenticated_ = false;
   bool closing_ = false;
   bool failed_ = false;
   std::string failure_reason_;
-  std::vector<std::vector<uint8_t>> frames_;
+  PppNetwork network_;
 };
 
 }  // namespace client

@@ -57,6 +57,8 @@ std::string FormatMonitor(const StatusSnapshot& s, absl::Time now) {
     if (!s.authentication.empty()) rows.push_back({"authentication", s.authentication});
     if (!s.local_address.empty()) rows.push_back({"local-address", s.local_address});
     if (!s.remote_address.empty()) rows.push_back({"remote-address", s.remote_address});
+    if (!s.local_address6.empty()) rows.push_back({"local-ipv6", s.local_address6});
+    if (!s.remote_address6.empty()) rows.push_back({"remote-ipv6", s.remote_address6});
     if (!s.dns.empty()) rows.push_back({"dns", s.dns});
   }
   rows.push_back({"interface", s.name});

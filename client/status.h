@@ -26,6 +26,8 @@ struct StatusSnapshot {
   std::string authentication;  // the method that succeeded
   std::string local_address;
   std::string remote_address;
+  std::string local_address6;  // IPV6CP link-local
+  std::string remote_address6;
   std::string dns;  // comma-separated
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
   uint64_t tx_dropped = 0, rx_dropped = 0;

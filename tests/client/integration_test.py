@@ -205,6 +205,7 @@ def test_mschap2_end_to_end():
     check('call-connected binding=ok hash=sha256 hlak=mppe' in log, f'crypto binding: {log}')
     check('auth ok method=mschap2 user=sstp-test' in log, log)
     check(f'http-host {SERVER_NAME}' in log, 'HTTP Host is the name given')
+    check('protocol-reject-sent proto=0x8057' in log, 'this server rejects IPV6CP; IPv4 goes on')
     dns = read(f'{WORK}/resolv.conf')
     check('nameserver 198.18.0.53' in dns and 'nameserver 198.18.0.54' in dns, dns)
     routes = sh(['ip', 'route', 'show', 'dev', 'sstp-out1'], ns=NS_CLI).stdout
@@ -216,6 +217,21 @@ def test_mschap2_end_to_end():
     check(not os.path.exists(f'{WORK}/resolv.conf'), 'DNS fragment removed')
     out = read(clog)
     check('authenticating: mschap2' in out and 'disconnected: stopped by SIGTERM' in out, out)
+
+
+def test_ipv6cp():
+    topology()
+    _, slog = server('--ipv6cp')
+    p, clog = client()
+    wait_connected()
+    wait_for(lambda: 'ipv6cp-opened' in read(slog), 'IPV6CP opens')
+    wait_for(lambda: field(status(), 'remote-ipv6') == 'fe80::200:0:0:1', 'status shows IPv6')
+    r = sh(['ping', '-6', '-c', '3', '-i', '0.2', '-W', '2', 'fe80::200:0:0:1%sstp-out1'],
+           check=False, ns=NS_CLI)
+    check(r.returncode == 0, f'ping6 through the tunnel: {r.stdout}{r.stderr}')
+    check('icmp6-echo fe80::' in read(slog), read(slog))
+    check(ping(), 'IPv4 as well')
+    stop(p)
 
 
 def test_pap_and_chap():

@@ -33,6 +33,8 @@ PROTO_IPCP = 0x8021
 PROTO_IPV6CP = 0x8057
 PROTO_CCP = 0x80FD
 PROTO_IPV4 = 0x0021
+PROTO_IPV6 = 0x0057
+SERVER_IFID = bytes.fromhex('0200000000000001')  # fe80::200:0:0:1
 
 MSG_CONNECT_REQUEST = 1
 MSG_CONNECT_ACK = 2
@@ -151,6 +153,7 @@ class Connection:
         self.connect_requests = 0
         self.vanished = False
         self.renegotiating = False
+        self.ipv6cp_sent = self.ipv6cp_ours = self.ipv6cp_theirs = self.ipv6cp_opened = False
 
     # ------------------------------------------------------------------ I/O
     def send(self, b):
@@ -371,6 +374,10 @@ class Connection:
             self.on_ipcp(payload)
         elif proto == PROTO_IPV4:
             self.on_ipv4(payload)
+        elif proto == PROTO_IPV6CP and self.args.ipv6cp:
+            self.on_ipv6cp(payload)
+        elif proto == PROTO_IPV6 and self.args.ipv6cp:
+            self.on_ipv6(payload)
         else:
             # IPV6CP, CCP, ...: this server has none of them (RFC 1661 5.7 Protocol-Reject).
             self.log(f'protocol-reject-sent proto=0x{proto:04x}')
@@ -384,6 +391,14 @@ class Connection:
             return
         code, ident, ln = struct.unpack('>BBH', p[:4])
         body = p[4:ln]
+        if code in (2, 3, 4) and ident != self.lcp_id:
+            self.log(f'lcp-stale-reply code={code} id={ident}')  # RFC 1661 5.2: discard
+            return
+        if code == 1 and self.lcp_opened:
+            # RFC 1661 4 (Opened, RCR): renegotiate, then authenticate again.
+            self.log('lcp-renegotiate')
+            self.lcp_opened = self.lcp_ours_acked = self.lcp_theirs_acked = False
+            self.send_lcp_request()
         if code == 1:  # Configure-Request: accept all but a callback
             opts = parse_options(body)
             rej = [(t, v) for t, v in opts if t == 13]
@@ -528,6 +543,39 @@ class Connection:
                 return
             self.log(f'ipcp-opened client={self.args.remote_ip} server={self.args.local_ip}')
             self.network_up()
+
+    def on_ipv6cp(self, p):
+        # RFC 5072: one option, Interface-Identifier (1). Accept the client's, announce ours.
+        code, ident, ln = struct.unpack('>BBH', p[:4])
+        if code == 1:
+            if not self.ipv6cp_sent:
+                self.ipv6cp_sent = True
+                self.send_ppp(PROTO_IPV6CP, cp_packet(1, 1, encode_options([(1, SERVER_IFID)])))
+            self.send_ppp(PROTO_IPV6CP, cp_packet(2, ident, p[4:ln]))
+            self.ipv6cp_theirs = True
+        elif code == 2:
+            self.ipv6cp_ours = True
+        if self.ipv6cp_ours and self.ipv6cp_theirs and not self.ipv6cp_opened:
+            self.ipv6cp_opened = True
+            self.log('ipv6cp-opened')
+
+    def on_ipv6(self, p):
+        if len(p) < 48 or p[0] >> 4 != 6:
+            self.log('ipv6-garbage')
+            return
+        src, dst, nxt = p[8:24], p[24:40], p[6]
+        if nxt == 58 and p[40] == 128:  # ICMPv6 Echo Request (RFC 4443 4.1)
+            icmp = bytearray(p[40:])
+            icmp[0] = 129
+            icmp[2:4] = b'\0\0'
+            pseudo = dst + src + struct.pack('>I', len(icmp)) + b'\0\0\0\x3a'
+            icmp[2:4] = struct.pack('>H', ip_checksum(pseudo + bytes(icmp)))
+            hdr = bytearray(p[:40])
+            hdr[8:24], hdr[24:40] = dst, src
+            hdr[7] = 64
+            self.send_ppp(PROTO_IPV6, bytes(hdr) + bytes(icmp))
+            self.log(f'icmp6-echo {socket.inet_ntop(socket.AF_INET6, src)} -> '
+                     f'{socket.inet_ntop(socket.AF_INET6, dst)}')
 
     def on_ipv4(self, p):
         if len(p) < 20 or p[0] >> 4 != 4:
@@ -684,6 +732,8 @@ def main():
     ap.add_argument('--local-ip', default='198.19.101.1')
     ap.add_argument('--remote-ip', default='198.19.101.100')
     ap.add_argument('--dns', default='198.18.0.53,198.18.0.54')
+    ap.add_argument('--ipv6cp', action='store_true',
+                    help='accept IPV6CP and answer ICMPv6 echo (default: Protocol-Reject it)')
     ap.add_argument('--storm', type=int, default=500)
     ap.add_argument('--action-delay', type=float, default=0.5,
                     help='seconds between IPCP up and the scenario action')
