@@ -5,6 +5,8 @@
 #include <rte_arp.h>
 #include <rte_byteorder.h>
 
+#include <cstring>
+
 #include "dataplane/net.h"
 
 namespace dp {
@@ -78,6 +80,7 @@ void ArpLearn(Worker* w, uint16_t port_index, uint32_t ip, const rte_ether_addr&
     if (create) ++w->c.arp_table_full;
     return;
   }
+  if (n->is_static) return;
   rte_ether_addr_copy(&mac, &n->mac);
   n->resolved = true;
   n->probes = 0;
@@ -177,6 +180,11 @@ void Ipv4SendToNeighbor(Worker* w, rte_mbuf* m, uint16_t port_index, uint32_t ne
     return;
   }
   Neighbor* n = w->arp.Find(port_index, next_hop);
+  if (n != nullptr && n->is_static) {
+    ++w->c.ip_out;
+    EtherOutput(w, m, port_index, n->mac, RTE_ETHER_TYPE_IPV4);
+    return;
+  }
   if (n != nullptr && n->resolved) {
     ++w->c.ip_out;
     // Aging (arp-timeout): an entry past its lifetime that is still used is refreshed with
@@ -225,6 +233,10 @@ void ArpHousekeeping(Worker* w) {
   const uint64_t timeout_ms = w->net->cfg.arp_timeout_s * 1000ull;
   for (auto it = map.begin(); it != map.end();) {
     Neighbor& n = it->second;
+    if (n.is_static) {
+      ++it;
+      continue;
+    }
     const uint16_t port_index = static_cast<uint16_t>(it->first >> 32);
     const uint32_t ip = static_cast<uint32_t>(it->first);
     bool erase = false;
@@ -253,6 +265,22 @@ void ArpHousekeeping(Worker* w) {
       map.erase(it++);
     } else {
       ++it;
+    }
+  }
+}
+
+void ArpAddStatic(Worker* w) {
+  for (uint16_t p = 0; p < w->net->n_ports; ++p) {
+    for (const StaticArp& e : w->net->cfg.ports[p].static_arp) {
+      bool created;
+      Neighbor* n = w->arp.FindOrCreate(p, e.ip, &created);
+      if (n == nullptr) {
+        ++w->c.arp_table_full;
+        continue;
+      }
+      memcpy(n->mac.addr_bytes, e.mac, 6);
+      n->resolved = true;
+      n->is_static = true;
     }
   }
 }

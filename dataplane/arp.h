@@ -21,7 +21,8 @@ inline constexpr uint32_t kArpMaxProbes = 3;
 struct Neighbor {
   rte_ether_addr mac{};
   bool resolved = false;
-  uint8_t probes = 0;  // requests sent since the last confirmation
+  bool is_static = false;  // configured: never aged or overwritten
+  uint8_t probes = 0;      // requests sent since the last confirmation
   uint8_t n_pending = 0;
   uint64_t confirmed_ms = 0;     // last ARP from this neighbour
   uint64_t last_request_ms = 0;  // last request we sent for it

@@ -153,6 +153,22 @@ absl::Status Apply(absl::string_view key, absl::string_view value, Config* cfg) 
     absl::StatusOr<uint16_t> q = ParseUint<uint16_t>(key, value, 0, 64);
     if (!q.ok()) return q.status();
     CurrentPort(cfg)->rx_queues = *q;
+  } else if (key == "arp-static") {
+    if (absl::Status s = NeedPort(key, cfg); !s.ok()) return s;
+    std::pair<absl::string_view, absl::string_view> kv =
+        absl::StrSplit(value, absl::MaxSplits('=', 1));
+    StaticArp e;
+    absl::StatusOr<uint32_t> ip = ParseIpv4(kv.first);
+    std::vector<absl::string_view> octets = absl::StrSplit(kv.second, ':');
+    bool ok = ip.ok() && octets.size() == 6;
+    for (size_t i = 0; ok && i < 6; ++i) {
+      uint32_t o;
+      ok = octets[i].size() == 2 && absl::SimpleHexAtoi(octets[i], &o);
+      e.mac[i] = static_cast<uint8_t>(o);
+    }
+    if (!ok) return Bad(key, value, "expected A.B.C.D=xx:xx:xx:xx:xx:xx");
+    e.ip = *ip;
+    CurrentPort(cfg)->static_arp.push_back(e);
   } else if (key == "arp") {
     if (absl::Status s = NeedPort(key, cfg); !s.ok()) return s;
     ArpMode m;
@@ -398,6 +414,8 @@ std::string Usage() {
     --address A.B.C.D/LEN  an IPv4 address of the last --port (repeatable)
     --mtu BYTES            IP MTU of the last --port (default 1500)
     --arp MODE             enabled | proxy-arp | reply-only | disabled (default enabled)
+    --arp-static A.B.C.D=MAC  a static neighbour on the last --port (repeatable; needed for
+                           arp=reply-only and arp=disabled ports)
     --vlan ID              802.1Q VLAN id of the last --port's IP interface (default untagged)
     --rx-queues N          RX queues (default: one per worker when the port has RSS)
   --route P/LEN,via=GW[,port=N][,mtu=M]   a static route (repeatable)

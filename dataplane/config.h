@@ -33,6 +33,12 @@ struct Ipv4Prefix {
 // addresses routed through another port), reply-only (answer, learn nothing), disabled.
 enum class ArpMode { kEnabled, kProxyArp, kReplyOnly, kDisabled };
 
+// A static neighbour (RouterOS /ip arp add): never aged, never overwritten by learning.
+struct StaticArp {
+  uint32_t ip = 0;
+  uint8_t mac[6] = {};
+};
+
 struct PortConfig {
   // EAL device: a vdev ("net_af_packet0,iface=veth0", "net_tap0,iface=dtap0") or a PCI address.
   // Empty for ports created by the program itself (net_ring in tests); then `port_id` is used.
@@ -43,6 +49,7 @@ struct PortConfig {
   ArpMode arp = ArpMode::kEnabled;
   uint16_t vlan = 0;       // 802.1Q VLAN id of the port's IP interface; 0 = untagged.
   uint16_t rx_queues = 0;  // 0 = one per worker lcore when the port can do RSS, else one.
+  std::vector<StaticArp> static_arp;
 };
 
 // The embedded default port when no --port is given (per-port options before the first --port

@@ -94,6 +94,7 @@ void WorkerInit(Worker* w) {
             std::string(stack.status().message()).c_str());
   }
   if (w->tcp != nullptr) ServicesStart(w);
+  ArpAddStatic(w);
   w->wheel.Schedule(&w->arp_timer, w->now_ms + kArpHousekeepingMs);
   if (net->hooks.worker_start != nullptr) net->hooks.worker_start(w, net->hooks.ctx);
   if (w->index == 0) ArpAnnounce(w);

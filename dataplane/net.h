@@ -209,6 +209,8 @@ void ArpLearn(Worker* w, uint16_t port_index, uint32_t ip, const rte_ether_addr&
               bool tell_others);
 // Retransmits, fails and ages neighbour entries (every 100 ms).
 void ArpHousekeeping(Worker* w);
+// Installs the configured static neighbours in the worker's table.
+void ArpAddStatic(Worker* w);
 // Gratuitous ARP for each address of each port (RFC 5227 announcement).
 void ArpAnnounce(Worker* w);
 

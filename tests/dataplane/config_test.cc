@@ -49,6 +49,13 @@ TEST(ConfigTest, PortOptionsApplyToTheLastPort) {
   EXPECT_EQ(c->ports[1].port_id, 3);
   EXPECT_EQ(c->ports[1].vlan, 100);
   EXPECT_EQ(c->ports[1].mtu, 1500);
+  absl::StatusOr<Config> st =
+      Parse({"--port", "net_ring0", "--arp-static", "198.18.0.5=02:0a:00:00:00:ff"});
+  ASSERT_TRUE(st.ok()) << st.status();
+  ASSERT_EQ(st->ports[0].static_arp.size(), 1u);
+  EXPECT_EQ(st->ports[0].static_arp[0].ip, 0xC6120005u);
+  EXPECT_EQ(st->ports[0].static_arp[0].mac[1], 0x0a);
+  EXPECT_EQ(st->ports[0].static_arp[0].mac[5], 0xff);
   ASSERT_EQ(c->routes.size(), 1u);
   EXPECT_EQ(c->routes[0].prefix.addr, 0xC6130500u);
   EXPECT_EQ(c->routes[0].gateway, 0xC6120002u);
@@ -106,6 +113,7 @@ TEST(ConfigTest, ErrorsSayWhatIsWrong) {
   EXPECT_FALSE(Parse({"--port", "net_ring0", "--address", "198.18.0.1/24", "--port", "net_ring1",
                       "--address", "198.18.0.1/24"})
                    .ok());
+  EXPECT_FALSE(Parse({"--port", "net_ring0", "--arp-static", "198.18.0.5=02:00:00:00:00"}).ok());
   EXPECT_TRUE(absl::IsCancelled(Parse({"--help"}).status()));
 }
 

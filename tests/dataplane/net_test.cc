@@ -166,6 +166,8 @@ class NetTest : public ::testing::Test {
   void SetUp() override { Build(ArpMode::kEnabled, 0); }
   void TearDown() override { Teardown(); }
 
+  std::vector<StaticArp> static0_;  // static neighbours for port 0 in the next Build()
+
   void Build(ArpMode arp0, uint16_t vlan0) {
     Teardown();
     for (RingPort& p : g_ports) {  // leftovers of the previous test
@@ -179,6 +181,7 @@ class NetTest : public ::testing::Test {
     p0.addresses.push_back({kOurs0, 24});
     p0.arp = arp0;
     p0.vlan = vlan0;
+    p0.static_arp = static0_;
     PortConfig p1;
     p1.port_id = g_ports[1].port_id;
     p1.addresses.push_back({kOurs1, 24});
@@ -418,6 +421,38 @@ TEST_F(NetTest, ArpEntriesAgeOut) {
     Poll();
   }
   EXPECT_GE(Total().arp_aged, 1u);
+}
+
+TEST_F(NetTest, StaticNeighboursOnAReplyOnlyPort) {
+  StaticArp e;
+  e.ip = kPeer0;
+  memcpy(e.mac, kPeerMac0.addr_bytes, 6);
+  static0_ = {e};
+  Build(ArpMode::kReplyOnly, 0);
+  Poll();
+  Sent(0);
+  // Used without any ARP exchange, kept past arp-timeout, not overwritten by an ARP claiming
+  // another MAC; the port still answers requests for its own address.
+  Advance(120000);
+  const rte_ether_addr other = {{0x02, 9, 9, 9, 9, 9}};
+  Inject(0, Cat(Ether(kBcast, other, RTE_ETHER_TYPE_ARP), Arp(1, other, kPeer0, {}, kOurs0)));
+  Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4),
+                Ipv4(kPeer0, kOurs0, 1, IcmpEcho(1, 1, 8))));
+  Poll();
+  std::vector<Bytes> s = Sent(0);
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_EQ(Get16(s[0], 12), RTE_ETHER_TYPE_ARP);  // our reply to the request
+  EXPECT_EQ(Get16(s[1], 12), RTE_ETHER_TYPE_IPV4);
+  EXPECT_TRUE(std::equal(s[1].begin(), s[1].begin() + 6, kPeerMac0.addr_bytes));
+  EXPECT_EQ(Total().arp_request_out, 0u);
+  EXPECT_EQ(Total().arp_aged, 0u);
+  // A neighbour without a static entry cannot be resolved on a reply-only port.
+  Inject(0, Cat(Ether(mac0_, kPeerMac0, RTE_ETHER_TYPE_IPV4),
+                Ipv4(0xC6120003, kOurs0, 1, IcmpEcho(1, 1, 8))));
+  Poll();
+  EXPECT_TRUE(Sent(0).empty());
+  EXPECT_EQ(Total().arp_resolve_failed, 1u);
+  static0_.clear();
 }
 
 TEST_F(NetTest, BadIpv4Dropped) {
