@@ -1049,7 +1049,7 @@ void Controller::OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSess
   s->caller_id = CallerId(d.opened);
   s->user = d.authorized.user;
   s->method = d.authorized.method;
-  s->state = d.up.remote_v4.family == 4 ? SessionState::kUp : SessionState::kAuthenticated;
+  s->state = SessionState::kUp;
   s->opened_at = absl::FromUnixNanos(int64_t(d.opened.opened_unix_ns));
   s->up_at = absl::FromUnixNanos(int64_t(d.up_unix_ns));
   s->last_activity = d.counters.last_rx_unix_ns
@@ -1083,6 +1083,11 @@ void Controller::OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSess
   Session& ref = *s;
   sessions_[id] = std::move(s);
   BindInterface(ref);
+  // A session still negotiating when the old control plane died has lost its PPP state with it:
+  // end it cleanly, the client reconnects.
+  if (d.up_unix_ns == 0) {
+    Close(ref, ring::CloseReason::kControlPlaneGone, "negotiation interrupted by a restart");
+  }
   (void)now;
 }
 

@@ -85,9 +85,7 @@ Result Run(const char* method, ppp::AuthMethod client_method, int n) {
       }
     }
     // Tear down so the pool and the session table stay small.
-    timed([&] {
-      c.OnMessage(0, {ring::MsgType::kSessionClosed, id, ring::SessionClosed{}}, now);
-    });
+    timed([&] { c.OnMessage(0, {ring::MsgType::kSessionClosed, id, ring::SessionClosed{}}, now); });
   }
   auto wall = std::chrono::steady_clock::now() - w0;
   return {n / std::chrono::duration<double>(server).count(),

@@ -354,6 +354,16 @@ TEST_F(ControllerTest, ResyncRebuildsSessionsAndLeases) {
   c_.Authorized(*s, "u", ring::AuthMethod::kMsChap2, {}, now_);
   // The only lcore-0 address is held by the resynced session.
   EXPECT_FALSE(c_.Addresses(*s).ok());
+  // A session that was still negotiating has lost its PPP state: it is closed.
+  auto half =
+      testing::DumpOf(ring::MakeSessionId(1, 8), "u", 0xc6126301, 40001, 0, 0, 1500, now_, now_);
+  std::get<ring::DumpSession>(half.body).up_unix_ns = 0;
+  c_.OnMessage(1, half, now_);
+  EXPECT_EQ(c_.FindSession(ring::MakeSessionId(1, 8)), nullptr);
+  auto closes = sink_.Of(ring::MsgType::kSessionClose);
+  ASSERT_FALSE(closes.empty());
+  EXPECT_EQ(std::get<ring::SessionClose>(closes.back().body).reason,
+            ring::CloseReason::kControlPlaneGone);
   // A dump from an older epoch does not count.
   c_.StartResync(2, now_);
   c_.OnMessage(0, {ring::MsgType::kDumpEnd, 0, ring::DumpEnd{1, 0}}, now_);
