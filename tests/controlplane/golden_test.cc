@@ -1,7 +1,8 @@
 // One golden test per command transcript of the RouterOS manual (adapted to 198.18.0.0/15): the
 // same commands give the same fields and layout. Files: tests/controlplane/golden/*.txt.
 //   "[admin@sstp] /menu> command"  runs the command in that menu; the lines up to the next
-//                                  prompt are its expected output (error text included);
+//                                  prompt or directive are its expected output (error text
+//                                  included); "# ..." lines before the first prompt are comments;
 //   "#! port NAME MAC"             a data-plane port (as its PortStatus message reports it);
 //   "#! certificate FILE"          writes a self-signed certificate with key to the files dir;
 //   "#! secret NAME"               adds a /ppp secret (for sessions that need one);
@@ -96,7 +97,7 @@ TEST_P(Golden, TranscriptMatches) {
     std::string command = l.substr(gt + 2);
     std::string expected;
     while (i + 1 < lines.size() && !absl::StartsWith(lines[i + 1], "[admin@sstp] ") &&
-           !absl::StartsWith(lines[i + 1], "#")) {
+           !absl::StartsWith(lines[i + 1], "#!")) {
       expected += lines[++i] + "\n";
     }
     MenuPath cwd = absl::StrSplit(absl::StripPrefix(menu, "/"), ' ', absl::SkipEmpty());
