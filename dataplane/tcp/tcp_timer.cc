@@ -111,6 +111,15 @@ void StackImpl::RtoExpired(Conn* c) {
     return;
   }
   if (c->snd_una == c->snd_max) return;  // nothing outstanding
+  // The peer closed its window on data in flight but still answers: our retransmissions are
+  // window probes, and a live peer is not timed out (as Linux does for a shrunk window).
+  if (c->snd_wnd == 0 && now_ms32_ - c->last_rx_ms < cfg_.rto_max_ms) {
+    ++counters_.zero_window_probes;
+    SendProbe(this, c);
+    if (c->backoff < 30) ++c->backoff;
+    ArmRto(c);
+    return;
+  }
   if (c->backoff >= cfg_.max_retries) {
     SendRst(c);
     CloseConn(c, CloseReason::kTimeout);

@@ -17,6 +17,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   (void)ChecksumFold(
       ChecksumPartial(data, size, PseudoHeaderSum(1, 2, static_cast<uint16_t>(size))));
   (void)SipHash24(SipKey{1, 2}, data, size);
+  // The fast native-order checksum must agree with the reference big-endian one.
+  uint16_t be = static_cast<uint16_t>(~ChecksumFold(ChecksumPartial(data, size, 0)));
+  uint16_t native = RawChecksum(data, size);
+  uint8_t nb[2];
+  std::memcpy(nb, &native, 2);
+  if (LoadBe16(nb) != be) abort();
   if (r != ParseResult::kOk) return 0;
   if (h.header_len < kTcpHeaderLen || h.header_len > size) abort();
   if (o.wscale > kMaxWscale || o.num_sack > kMaxSackBlocks) abort();
