@@ -6,6 +6,7 @@
 #define CONTROLPLANE_CONTROLLER_H_
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
