@@ -92,9 +92,14 @@ void Engine::OnServerBytes(absl::Time now, absl::Span<const uint8_t> bytes) {
     PumpPpp(now);
     if (bytes.empty()) return;
   }
-  absl::Status s = sstp::FeedStream(now, assembler_, *sstp_, bytes);
-  if (!s.ok() && close_reason_.empty()) {
-    close_reason_ = absl::StrCat("the server sent a malformed SSTP stream: ", s.message());
+  absl::Status s = assembler_.Feed(
+      bytes, [&](absl::Span<const uint8_t> packet) { sstp_->OnPacket(now, packet); });
+  if (!s.ok()) {
+    // MS-SSTP 3.1.5.1: a stream that cannot be delineated is dropped without a word.
+    if (close_reason_.empty()) {
+      close_reason_ = absl::StrCat("the server sent a malformed SSTP stream: ", s.message());
+    }
+    sstp_->OnTransportClosed(now, close_reason_);
   }
   PumpPpp(now);
 }
