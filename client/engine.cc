@@ -216,6 +216,19 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
   // Control frames only queue output in the PPP client; PumpPpp sends it after the SSTP machine
   // returns (the machine is not re-entered from its own callback).
   ppp_->Receive(now_, frame);
+  // Multilink fragments (MRRU negotiated) come back whole from the session's reassembler.
+  for (auto& [proto, packet] : ppp_->TakeDelivered()) {
+    const bool v4 = proto == ppp::kProtocolIpv4;
+    if (phase_ != Phase::kConnected || (!v4 && proto != ppp::kProtocolIpv6) ||
+        packet.size() < (v4 ? 20u : 40u)) {
+      ++counters_.rx_dropped;
+      continue;
+    }
+    ++counters_.rx_packets;
+    counters_.rx_bytes += packet.size();
+    counters_.last_activity = now_;
+    out_->DeliverIp(packet);
+  }
 }
 
 void Engine::OnEvent(const sstp::Event& e) {

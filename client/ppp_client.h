@@ -58,6 +58,11 @@ class PppClient {
 
   // Complete PPP frames to send, in order.
   std::vector<std::vector<uint8_t>> TakeFrames();
+  // Network packets the session produced itself (RFC 1990 multilink reassembly): (protocol,
+  // packet).
+  std::vector<std::pair<uint16_t, std::vector<uint8_t>>> TakeDelivered() {
+    return session_->TakeDelivered();
+  }
 
   bool lcp_opened() const { return lcp_up_; }
   bool authenticating() const;
