@@ -329,6 +329,35 @@ TEST_F(TcpTest, PassiveHandshakeNegotiatesOptions) {
   EXPECT_EQ(stack_->counters().conns_accepted, 1u);
 }
 
+TEST_F(TcpTest, ListenerAndConnectionUserPointers) {
+  int tag = 0;
+  ASSERT_TRUE(stack_->Listen(0, 8443, &rec_, &tag).ok());
+  EXPECT_FALSE(stack_->Listen(0, 8443, &rec_, &tag).ok());  // already listening
+  Seg syn;
+  syn.flags = kSyn;
+  syn.seq = 1;
+  syn.dport = 8443;
+  Inject(syn);
+  Out sa = Pop();
+  Seg ack;
+  ack.seq = 2;
+  ack.ack = sa.h.seq + 1;
+  ack.dport = 8443;
+  Inject(ack);
+  ASSERT_EQ(rec_.accepted.size(), 1u);
+  Conn* c = rec_.accepted[0];
+  EXPECT_EQ(stack_->GetListenerUser(c), &tag);
+  EXPECT_EQ(Stack::GetUser(c), nullptr);
+  Stack::SetUser(c, &tag);
+  EXPECT_EQ(Stack::GetUser(c), &tag);
+  EXPECT_EQ(Stack::GetTuple(c).local_port, 8443);
+  EXPECT_TRUE(stack_->Unlisten(0, 8443).ok());
+  syn.sport = kPeerPort + 5;
+  Inject(syn);
+  EXPECT_TRUE(Pop().Has(kRst));  // no listener any more; the established connection stays
+  EXPECT_EQ(Stack::GetState(c), State::kEstablished);
+}
+
 TEST_F(TcpTest, IsnsDifferPerTupleAndAdvanceWithTheClock) {
   Seg syn;
   syn.flags = kSyn;
