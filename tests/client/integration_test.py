@@ -385,6 +385,18 @@ def test_auth_failure_is_reported():
     check(re.search(r'disconnected: authentication failed \(mschap2\)', out), out)
 
 
+def test_no_server_status_and_sigterm():
+    topology()  # nothing listens on 198.18.0.1:443
+    p, clog = client()
+    wait_for(lambda: read(clog).count('reconnecting in') >= 2, 'retries with backoff')
+    st = status()
+    check(field(st, 'status') == '"disconnected"', st)
+    check('refused' in (field(st, 'last-error') or ''), st)
+    check(field(st, 'next-attempt') is not None or field(st, 'status') == '"connecting"', st)
+    check(stop(p) == 0, 'SIGTERM while reconnecting exits 0')
+    check(read(clog).rstrip().endswith('stopped'), read(clog))
+
+
 def test_server_restart():
     topology()
     srv, slog = server()
