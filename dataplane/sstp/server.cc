@@ -157,6 +157,7 @@ class Lcore final : public tcp::Handler {
   void CloseTransport(Call* call);
   void Finish(Call* call, const std::string& why);
   Call* Find(uint64_t session_id);
+  void NoteAuthFailure(Call* call, absl::Span<const uint8_t> frame);
 
   Server* srv_;
   Worker* w_;
@@ -951,6 +952,34 @@ void Lcore::AfterSm(Call* call) {
   if (calls_.erase(call->key_)) graveyard_.push_back(call);
 }
 
+// The PPP engine runs in the control plane; the data plane still logs an authentication failure
+// (the client usually hangs up before the control plane's kSessionClose arrives) and keeps it as
+// the close reason: CHAP/MS-CHAP Failure (RFC 1994 4.2, RFC 2759 6) or PAP Authenticate-Nak
+// (RFC 1334 2.2.2) on its way to the client.
+void Lcore::NoteAuthFailure(Call* call, absl::Span<const uint8_t> f) {
+  size_t off = f.size() >= 2 && f[0] == 0xff && f[1] == 0x03 ? 2 : 0;
+  if (f.size() < off + 6) return;
+  const uint16_t proto = uint16_t(f[off] << 8 | f[off + 1]);
+  const uint8_t code = f[off + 2];
+  const size_t len = std::min<size_t>(f.size() - off - 2, size_t(f[off + 4]) << 8 | f[off + 5]);
+  absl::Span<const uint8_t> pkt = f.subspan(off + 2, len);
+  std::string message;
+  if (proto == 0xc223 && code == 4 && pkt.size() >= 4) {
+    message.assign(pkt.begin() + 4, pkt.end());
+  } else if (proto == 0xc023 && code == 3 && pkt.size() >= 5) {
+    message.assign(pkt.begin() + 5, pkt.begin() + std::min<size_t>(pkt.size(), 5 + pkt[4]));
+  } else {
+    return;
+  }
+  for (char& ch : message) {
+    if (ch < 32 || ch > 126) ch = '.';
+  }
+  call->close_reason_ = ring::CloseReason::kAuthFailed;
+  call->close_detail_ = absl::StrCat("authentication failed: ", message);
+  Log("call %#x from %s: PPP authentication failed (%s): %s", call->id_, call->peer_,
+      proto == 0xc223 ? "CHAP Failure" : "PAP Authenticate-Nak", message);
+}
+
 Call* Lcore::Find(uint64_t session_id) {
   if (ring::SessionLcore(session_id) != w_->index) return nullptr;
   auto it = calls_.find(uint32_t(session_id & 0xffffffffu));
@@ -979,6 +1008,7 @@ void Lcore::HandleDown(const ring::Decoded& d) {
   switch (d.type) {
     case MsgType::kPppFrameDown: {
       const auto& f = std::get<ring::PppFrame>(d.body).frame;
+      NoteAuthFailure(call, f);
       absl::Status s = call->sm_->SendPppFrame(now, f);
       if (!s.ok())
         Log("call %#x: PPP frame from the control plane not sent: %s", call->id_, s.ToString());
