@@ -105,6 +105,10 @@ class Call final : public sstp::Sink {
   bool want_close_ = false;
   bool is_up_ = false;
   bool authorized_ = false;
+  // sstpc 1.0.18 never sends CALL_CONNECTED after MD5-CHAP; see kSessionUp.
+  bool synthetic_connected_ = false;
+  sstp::Nonce nonce_{};
+  sstp::HashField cert_hash_sha256_{};
   ring::SessionOpened opened_;
   ring::SessionAuthorized auth_;
   ring::SessionUp up_;
@@ -656,6 +660,8 @@ void Lcore::OnPlaintext(Call* call, absl::Span<const uint8_t> bytes) {
     }
     sstp::Nonce nonce;
     RAND_bytes_ex(crypto_->libctx(), nonce.data(), nonce.size(), 0);
+    call->nonce_ = nonce;
+    call->cert_hash_sha256_ = sc.cert_hash_sha256;
     call->sm_.emplace(sc, nonce, call);
     call->sm_->Start(Now());
     call->phase_ = Call::Phase::kSstp;
@@ -685,6 +691,12 @@ void Lcore::OnSstpPacket(Call* call, absl::Span<const uint8_t> packet) {
       ForwardUp(call, frame);
       return;
     }
+  }
+  if (call->synthetic_connected_ && packet.size() >= sstp::kControlHeaderSize && (packet[1] & 1) &&
+      (packet[4] << 8 | packet[5]) == uint16_t(sstp::MessageType::kCallConnected)) {
+    Log("call %#x from %s: late CALL_CONNECTED ignored (already connected)", call->id_,
+        call->peer_);
+    return;
   }
   call->sm_->OnPacket(Now(), packet);
 }
@@ -1025,6 +1037,25 @@ void Lcore::HandleDown(const ring::Decoded& d) {
       call->up_ = std::get<ring::SessionUp>(d.body);
       if (!call->is_up_) call->up_unix_ns_ = uint64_t(absl::GetCurrentTimeNanos());
       call->is_up_ = true;
+      // MS-SSTP wants CALL_CONNECTED before data flows. sstpc 1.0.18 (the Linux client) sends it
+      // after MS-CHAP and PAP but never after MD5-CHAP (seen in tests/e2e/server_realclient.sh).
+      // For those methods the HLAK is zero (MS-SSTP 3.2.5.2: no inner-method keys), so the binding
+      // would prove only the nonce and the certificate hash; unless --sstp-strict-binding, the call
+      // is completed here as if the client had sent the CALL_CONNECTED it owes, and logged. MS-CHAP
+      // calls are never relaxed.
+      if (!call->sm_->connected() &&
+          call->sm_->state() == sstp::State::kServerCallConnectedPending &&
+          (call->auth_.method == ring::AuthMethod::kPap ||
+           call->auth_.method == ring::AuthMethod::kChap) &&
+          !srv_->opts_.strict_binding) {
+        Log("call %#x from %s: NCPs up without CALL_CONNECTED after %s: completing the call "
+            "without the client's crypto binding (--sstp-strict-binding refuses this)",
+            call->id_, call->peer_, ring::AuthMethodName(call->auth_.method));
+        sstp::ControlPacket cc = sstp::BuildCallConnected(
+            sstp::kHashProtocolSha256, call->nonce_, call->cert_hash_sha256_, sstp::ZeroHlak());
+        call->sm_->OnPacket(now, cc.span());
+        call->synthetic_connected_ = call->sm_->connected();
+      }
       Log("call %#x from %s: %s up, remote %s local %s mtu %u, %u routes", call->id_, call->peer_,
           call->up_.user, call->up_.remote_v4.ToString(), call->up_.local_v4.ToString(),
           call->up_.mtu, call->up_.routes.size());
@@ -1398,6 +1429,8 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
       s = take(&o.self_signed_path);
     } else if (a == "--sstp-ca") {
       s = take(&o.ca_file);
+    } else if (a == "--sstp-strict-binding") {
+      o.strict_binding = true;
     } else if (a == "--sstp-accept-zero-hlak") {
       o.accept_zero_hlak = true;
     } else if (a == "--sstp-listen" || a == "--ring-bytes") {
@@ -1435,6 +1468,8 @@ std::string ServerUsage() {
                             (default <run-dir>/dataplane-identity.pem)
   --sstp-ca FILE            CA for require-client-certificate=yes
   --sstp-accept-zero-hlak   accept MS-CHAPv2 crypto binding computed with a zero HLAK
+  --sstp-strict-binding     never forward before the client's CALL_CONNECTED (by default PAP/CHAP
+                            calls without one, as sstpc 1.0.18 makes after CHAP, complete when IPCP is up)
   --ring-bytes N            bytes per ring (power of two, default 1048576)
 )";
 }

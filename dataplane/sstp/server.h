@@ -53,6 +53,10 @@ struct ServerOptions {
   // --sstp-accept-zero-hlak: accept a Compound MAC computed with a zero HLAK for MS-CHAPv2 (clients
   // that cannot read their MPPE keys, e.g. sstpc without its pppd plugin). Off by default.
   bool accept_zero_hlak = false;
+  // --sstp-strict-binding: PAP/CHAP calls whose client never sends CALL_CONNECTED (sstpc 1.0.18
+  // after MD5-CHAP)
+  // stay blocked. By default they are completed once the NCPs are up (zero HLAK), and logged.
+  bool strict_binding = false;
   uint32_t ring_bytes = 1 << 20;  // --ring-bytes
 };
 

@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# The SSTP server against the client Linux users run: Debian's sstpc 1.0.18 with pppd 2.4.9 (and
+# its sstp-pppd-plugin, which hands the MPPE keys to sstpc for the crypto binding), inside
+# user-mode-linux (scripts/uml-run) since this kernel has no PPP. The UML guest sits on the
+# topology's Internet bridge (tap umltap0, 198.18.80.40).
+#
+#   server_realclient.sh BUILD_DIR
+#
+# For MS-CHAPv2 (crypto binding with the HLAK: the server runs without --sstp-accept-zero-hlak),
+# CHAP and PAP: ppp0 gets 198.19.101.100, the guest pings the office workstation and the
+# workstation pings it back, iperf3 both ways through the tunnel; the disconnect is seen in
+# /ppp active. A wrong password ends the call with a logged PPP authentication failure.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DP=$BUILD/dataplane/sstp-dataplane
+CP=$BUILD/controlplane/sstp-controlplane
+CTL=$BUILD/controlplane/sstpctl
+P=sstpt-rc$$-
+RING=/sstpt-rc$$-ring
+W=$(mktemp -d /tmp/sstpt-rc.XXXXXX)
+CP_PID=
+DP_PID=
+IPERF_PID=
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  [ -n "$IPERF_PID" ] && kill "$IPERF_PID" 2>/dev/null
+  [ -n "$DP_PID" ] && kill -TERM "$DP_PID" 2>/dev/null
+  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
+  for _ in $(seq 50); do
+    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
+  rm -f "/dev/shm/${RING#/}"
+  rm -rf /var/run/dpdk/sstpt-rc$$ 2>/dev/null
+  if [ $rc -ne 0 ]; then
+    for f in dp.log cp.log uml/guest.log uml/console.log; do
+      [ -f "$W/$f" ] && { echo "---- $f (last 40 lines)" >&2; tail -40 "$W/$f" >&2; }
+    done
+  fi
+  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nsx() {
+  local n=$1
+  shift
+  ip netns exec "${P}$n" "$@"
+}
+ctl() { "$CTL" --run-dir "$W/run" "$@"; }
+wait_for() {
+  local secs=$1 what=$2
+  shift 2
+  for _ in $(seq $((secs * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "timed out waiting for $what"
+}
+dp_log_has() { grep -q "$1" "$W/dp.log"; }
+not_active() { ! ctl /ppp active print | grep -q "$1"; }
+
+for tool in linux.uml sstpc pppd; do
+  command -v $tool >/dev/null || fail "$tool is not installed (scripts/setup installs it)"
+done
+
+log "topology ${P}*"
+"$ROOT/scripts/topology" up --prefix "$P"
+for spec in office:wan0 office:lan0 ows:eth0 inet:p-office olan:p-office olan:p-ows inet:umltap0; do
+  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
+done
+mkdir -p "$W/run"
+ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
+CP_PID=$!
+ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
+  --file-prefix sstpt-rc$$ --idle-sleep 20 \
+  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
+  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
+  --ring "$RING" --run-dir "$W/run" >"$W/dp.log" 2>&1 &
+DP_PID=$!
+wait_for 30 "control plane ready" dp_log_has "control plane ready"
+ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
+  remote-address=198.19.101.100
+ctl /interface sstp-server server set enabled=yes
+ctl /interface ethernet set ether2 arp=proxy-arp
+wait_for 10 "listener" dp_log_has "listening on port 443"
+ip netns exec "${P}ows" iperf3 -s >/dev/null 2>&1 &
+IPERF_PID=$!
+
+# The guest: sstpc + pppd, ping, iperf3 both ways; it waits for the host's ping (file "pinged")
+# before hanging up.
+cat >"$W/guest.sh" <<'EOF'
+set -x
+# A writable /dev with /dev/ppp and ptys (the host's /dev is read-only hostfs and has no ppp).
+mount -t devtmpfs devtmpfs /dev 2>/dev/null || mount -t tmpfs dev /dev
+[ -e /dev/null ] || mknod -m 666 /dev/null c 1 3
+[ -e /dev/ptmx ] || mknod -m 666 /dev/ptmx c 5 2
+[ -e /dev/urandom ] || mknod -m 444 /dev/urandom c 1 9
+[ -e /dev/ppp ] || mknod -m 600 /dev/ppp c 108 0
+mkdir -p /dev/pts /dev/shm /run/lock /run/sstpc
+mount -t devpts devpts /dev/pts
+mount -t tmpfs shm /dev/shm
+. $OUT/params
+LD_PRELOAD=$SSTPC_PRELOAD sstpc --log-stderr --log-level 4 --cert-warn --user Laptop \
+  --password "$PASSWORD" 198.18.80.1:443 -- noauth nodefaultroute nodetach noipdefault \
+  nobsdcomp nodeflate novj refuse-eap $REFUSE > $OUT/sstpc.log 2>&1 &
+SSTPC=$!
+for i in $(seq 150); do
+  ip -4 addr show dev ppp0 2>/dev/null | grep -q 'inet 198.19.101.100' && break
+  kill -0 $SSTPC 2>/dev/null || break
+  sleep 0.2
+done
+ip addr show ppp0 > $OUT/ppp0.txt 2>&1
+if [ "$EXPECT" = fail ]; then
+  wait $SSTPC
+  echo "sstpc exit $?" >> $OUT/sstpc.log
+  exit 0
+fi
+grep -q 'inet 198.19.101.100' $OUT/ppp0.txt || exit 11
+ip route add 198.19.101.0/24 dev ppp0
+ping -c 3 -W 2 198.19.101.10 > $OUT/ping.txt 2>&1 || exit 12
+iperf3 -c 198.19.101.10 -t 3 -J > $OUT/iperf-up.json 2>&1 || exit 13
+iperf3 -c 198.19.101.10 -t 3 -J -R > $OUT/iperf-down.json 2>&1 || exit 14
+touch $OUT/ready
+for i in $(seq 150); do [ -f $OUT/pinged ] && break; sleep 0.2; done
+kill -TERM $SSTPC
+wait $SSTPC
+exit 0
+EOF
+
+iperf_report() {  # FILE LABEL
+  python3 - "$1" "$2" <<'EOF'
+import json, sys
+j = json.load(open(sys.argv[1]))
+recv = j["end"]["sum_received"]["bytes"]
+sent = j["end"]["sum_sent"]["bytes"]
+print(f"iperf3 {sys.argv[2]}: {j['end']['sum_received']['bits_per_second'] / 1e6:.0f} Mbit/s, {recv} bytes")
+if recv <= 0 or recv > sent:
+    sys.exit(f"iperf3 {sys.argv[2]}: sent {sent}, received {recv}")
+EOF
+}
+
+# run_guest NAME PASSWORD EXPECT REFUSE...: boots UML with the guest script.
+run_guest() {
+  local name=$1 password=$2 expect=$3
+  shift 3
+  local out=$W/uml-$name
+  mkdir -p "$out"
+  printf 'PASSWORD=%s\nEXPECT=%s\nREFUSE="%s"\n' "$password" "$expect" "$*" >"$out/params"
+  (
+    # The host's side of the ping, once the guest says it is ready.
+    for _ in $(seq 600); do
+      [ -f "$out/ready" ] && break
+      [ -f "$out/guest.rc" ] && exit 0
+      sleep 0.2
+    done
+    [ -f "$out/ready" ] || exit 0
+    if nsx ows ping -c 3 -W 2 198.19.101.100 >"$out/host-ping.txt" 2>&1; then
+      echo ok >"$out/host-ping.rc"
+    fi
+    touch "$out/pinged"
+  ) &
+  local helper=$!
+  local rc=0
+  timeout 240 "$ROOT/scripts/uml-run" --tap umltap0 --ns "${P}inet" --addr 198.18.80.40/24 \
+    --out "$out" "$W/guest.sh" || rc=$?
+  wait $helper || true
+  ln -sfn "$out" "$W/uml"
+  return $rc
+}
+
+for method in mschap2 chap pap; do
+  case $method in
+    mschap2) refuse="refuse-pap refuse-chap refuse-mschap" ;;
+    chap) refuse="refuse-pap refuse-mschap refuse-mschap-v2" ;;
+    pap) refuse="refuse-chap refuse-mschap refuse-mschap-v2" ;;
+  esac
+  log "sstpc + pppd: $method"
+  ctl /interface sstp-server server set authentication=$method
+  run_guest $method 123 ok $refuse || fail "$method: guest exited with $?"
+  out=$W/uml-$method
+  grep -q 'inet 198.19.101.100' "$out/ppp0.txt" || fail "$method: ppp0 has no address"
+  cat "$out/ping.txt"
+  [ -f "$out/host-ping.rc" ] || fail "$method: office workstation -> sstpc"
+  iperf_report "$out/iperf-up.json" "sstpc->office ($method)" || fail "iperf3 up ($method)"
+  iperf_report "$out/iperf-down.json" "office->sstpc ($method)" || fail "iperf3 down ($method)"
+  wait_for 15 "session gone ($method)" not_active Laptop
+done
+dp_log_has "crypto binding verified, connected" || fail "no crypto binding"
+grep "crypto binding verified" "$W/dp.log" | grep -q "zero HLAK" && fail "zero HLAK accepted"
+
+log "sstpc + pppd: wrong password"
+ctl /interface sstp-server server set authentication=mschap2
+run_guest wrong 999 fail refuse-pap refuse-chap refuse-mschap || fail "wrong password: guest"
+wait_for 10 "auth failure logged" dp_log_has "PPP authentication failed"
+not_active Laptop || fail "wrong password got a session"
+log "PASS"
