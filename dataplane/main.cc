@@ -18,6 +18,9 @@
 #ifdef DP_HAVE_SSTP
 #include "dataplane/sstp/server.h"
 #endif
+#ifdef DP_HAVE_TLS_SERVICES
+#include "dataplane/tls_service.h"
+#endif
 
 namespace {
 
@@ -81,12 +84,22 @@ int main(int argc, char** argv) {
     return 2;
   }
 #endif
+#ifdef DP_HAVE_TLS_SERVICES
+  absl::StatusOr<dp::tlssvc::TlsServiceOptions> tls_opts = dp::tlssvc::ExtractTlsArgs(&args);
+  if (!tls_opts.ok()) {
+    fprintf(stderr, "sstp-dataplane: %s\n", std::string(tls_opts.status().message()).c_str());
+    return 2;
+  }
+#endif
   absl::StatusOr<dp::Config> cfg = dp::ParseArgs(args);
   if (!cfg.ok()) {
     if (absl::IsCancelled(cfg.status())) {  // --help
       fprintf(stdout, "%s", std::string(cfg.status().message()).c_str());
 #ifdef DP_HAVE_SSTP
       fprintf(stdout, "%s", dp::srv::ServerUsage().c_str());
+#endif
+#ifdef DP_HAVE_TLS_SERVICES
+      fprintf(stdout, "%s", dp::tlssvc::TlsUsage().c_str());
 #endif
       return 0;
     }
@@ -113,12 +126,26 @@ int main(int argc, char** argv) {
     return 1;
   }
 #endif
+#ifdef DP_HAVE_TLS_SERVICES
+  // After the SSTP server: the TLS services chain their hooks behind its.
+  absl::StatusOr<dp::tlssvc::TlsServicesHandle> tls_services =
+      dp::tlssvc::StartTlsServices(net->get(), *tls_opts);
+  if (!tls_services.ok()) {
+    fprintf(stderr, "sstp-dataplane: %s\n", std::string(tls_services.status().message()).c_str());
+    dp::DestroyNet(std::move(*net));
+    rte_eal_cleanup();
+    return 1;
+  }
+#endif
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
   std::signal(SIGUSR1, OnSignal);
   std::thread hk(Housekeeping, net->get());
   dp::RunWorkers(net->get());
   hk.join();
+#ifdef DP_HAVE_TLS_SERVICES
+  tls_services->reset();  // after the workers' TCP stacks have closed every connection
+#endif
 #ifdef DP_HAVE_SSTP
   sstp_server->reset();
 #endif
