@@ -1,5 +1,6 @@
 #include "dataplane/sstp/server.h"
 
+#include <netinet/in.h>
 #include <openssl/rand.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
@@ -188,7 +189,7 @@ class Lcore final : public tcp::Handler {
   struct Stats {
     uint64_t accepted = 0, refused = 0, tls_failed = 0, http_failed = 0, calls_opened = 0,
              calls_closed = 0, up_packets = 0, up_bytes = 0, down_packets = 0, down_bytes = 0,
-             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0,
+             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0, up_dropped_local = 0,
              down_dropped_no_session = 0, down_dropped_no_space = 0, ring_full = 0,
              cp_absent_refused = 0;
   } stats;
@@ -770,6 +771,39 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
   memcpy(rte_pktmbuf_append(m, uint16_t(total)), ip.data(), total);
   m->l2_len = 0;
   m->l3_len = uint16_t(ihl);
+  // For the router itself: its port addresses or the session's local (PPP peer) address. Echo
+  // requests are answered (the first thing a user tries is pinging the other end of the link);
+  // anything else for us from inside a tunnel is dropped.
+  const uint32_t dst =
+      uint32_t(ip[16]) << 24 | uint32_t(ip[17]) << 16 | uint32_t(ip[18]) << 8 | ip[19];
+  if (w_->net->IsLocalAddress(dst) ||
+      (call->up_.local_v4.family == 4 && dst == call->up_.local_v4.v4())) {
+    const bool fragment = ((ip[6] & 0x3f) | ip[7]) != 0;
+    auto* icmp = rte_pktmbuf_mtod_offset(m, uint8_t*, ihl);
+    if (ip[9] == IPPROTO_ICMP && !fragment && total >= ihl + 8 && icmp[0] == 8 && icmp[1] == 0 &&
+        rte_raw_cksum(icmp, total - ihl) == 0xffff) {
+      ++call->counters_.rx_packets;
+      call->counters_.rx_bytes += total;
+      call->counters_.last_rx_unix_ns = unix_ns_;
+      // Echo reply (RFC 792) straight back into this session: same identifier, sequence, data.
+      auto* h = rte_pktmbuf_mtod(m, rte_ipv4_hdr*);
+      const rte_be32_t src_be = h->src_addr;
+      h->src_addr = h->dst_addr;
+      h->dst_addr = src_be;
+      h->time_to_live = 64;
+      h->hdr_checksum = 0;
+      h->hdr_checksum = rte_ipv4_cksum(h);
+      icmp[0] = 0;
+      icmp[2] = icmp[3] = 0;
+      uint16_t sum = uint16_t(~rte_raw_cksum(icmp, total - ihl));
+      memcpy(icmp + 2, &sum, 2);
+      SessionOutput(m, call->key_);
+    } else {
+      ++stats.up_dropped_local;
+      rte_pktmbuf_free(m);
+    }
+    return;
+  }
   ++stats.up_packets;
   stats.up_bytes += total;
   ++call->counters_.rx_packets;

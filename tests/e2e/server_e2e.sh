@@ -169,6 +169,7 @@ dp_log_has "crypto binding verified, connected" || fail "no crypto binding in th
 grep "crypto binding verified" "$W/dp.log" | grep -q "zero HLAK" && fail "zero HLAK used"
 nsx laptop ping -c 3 -W 2 198.19.101.10 || fail "laptop -> workstation"
 nsx ows ping -c 3 -W 2 198.19.101.100 || fail "workstation -> laptop (proxy-ARP)"
+nsx laptop ping -c 2 -W 2 198.19.101.1 || fail "laptop -> its PPP peer (the router)"
 ctl /ppp active print | tee "$W/active.txt"
 grep -q "Laptop.*198.19.101.100" "$W/active.txt" || fail "/ppp active print"
 ctl /interface sstp-server monitor 0 once | tee "$W/monitor.txt"
@@ -184,6 +185,7 @@ HOME_PID=$LAST_CLIENT
 wait_for 30 "home address" has_addr home sstp1 198.18.16.2
 nsx hws ping -c 3 -W 2 198.19.101.10 || fail "home workstation -> office workstation"
 nsx ows ping -c 3 -W 2 198.19.202.10 || fail "office workstation -> home workstation"
+nsx home ping -c 2 -W 2 198.18.16.1 || fail "home router -> its PPP peer 198.18.16.1"
 
 # ---- clean disconnect of the laptop
 kill -TERM "$LAPTOP_PID"
