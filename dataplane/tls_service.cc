@@ -472,7 +472,8 @@ void Lcore::OnPlaintext(TConn* t, const tls::SegmentList& pieces, size_t len) {
     }
     // "GET /N HTTP/1.x": N bytes of the chargen stream.
     uint64_t n = kDefaultHttpBytes;
-    std::vector<absl::string_view> words = absl::StrSplit(t->request.substr(0, end), ' ');
+    const std::string line = t->request.substr(0, t->request.find("\r\n"));
+    std::vector<absl::string_view> words = absl::StrSplit(line, ' ');
     if (words.size() >= 2 && absl::StartsWith(words[1], "/") && words[1].size() > 1) {
       uint64_t v;
       if (absl::SimpleAtoi(words[1].substr(1), &v)) n = v;
