@@ -61,6 +61,7 @@ constexpr size_t kPppDataHeader = 4;   // FF 03 00 21: address/control always se
 constexpr uint32_t kDownBudget = 256;  // ring records handled per worker per loop iteration
 constexpr uint64_t kTimerPeriodNs = 10'000'000;
 constexpr uint64_t kCountersPeriodNs = 1'000'000'000;
+constexpr uint64_t kStopGraceNs = 2'000'000'000;  // graceful stop: wait this long for the ACKs
 
 std::string Ip(uint32_t a) { return FormatIpv4(a); }
 
@@ -403,11 +404,44 @@ void Lcore::Stop() {
   if (listening_) (void)w_->tcp->Unlisten(0, listen_port_);
   listening_ = false;
   std::vector<Call*> all;
+  // Graceful stop (MS-SSTP 3.1.1.1.1): CALL_DISCONNECT to every connected client, then keep the
+  // loop running (bounded) so the ACKs come in and the calls close in order.
+  for (auto& [k, c] : calls_) all.push_back(c);
+  bool waiting = false;
+  for (Call* c : all) {
+    if (c->sm_ && c->sm_->connected() && c->conn_ != nullptr && !c->tcp_closing_) {
+      c->close_reason_ = ring::CloseReason::kAdminClose;
+      c->close_detail_ = "data plane stopping";
+      c->sm_->Disconnect(Now(), "data plane stopping");
+      AfterSm(c);
+      waiting = true;
+    }
+  }
+  const uint64_t give_up = w_->now_ns + kStopGraceNs;
+  auto pending = [&] {
+    for (auto& [k, c] : calls_) {
+      if (c->sm_ && !c->sm_->closed() && c->conn_ != nullptr) return true;
+    }
+    return false;
+  };
+  while (waiting && pending() && w_->now_ns < give_up) {
+    if (!WorkerRunOnce(w_)) usleep(100);
+  }
+  if (waiting) {
+    int open = 0;
+    for (auto& [k, c] : calls_) open += c->sm_ && !c->sm_->closed() && c->conn_ != nullptr;
+    Log("worker %u: graceful stop: CALL_DISCONNECT sent, %d call(s) still open after the wait",
+        w_->index, open);
+  }
+  WorkerFlushTx(w_);
+  all.clear();
   for (auto& [k, c] : calls_) all.push_back(c);
   for (Call* c : all) {
     if (c->conn_ != nullptr) {
-      c->close_reason_ = ring::CloseReason::kAdminClose;
-      c->close_detail_ = "data plane stopping";
+      if (c->close_reason_ == ring::CloseReason::kUnknown) {
+        c->close_reason_ = ring::CloseReason::kAdminClose;
+        c->close_detail_ = "data plane stopping";
+      }
       w_->tcp->Abort(c->conn_, w_->now_ns);  // OnClosed runs now
     }
   }

@@ -237,6 +237,16 @@ wait_for 20 "refusal logged" dp_log_has "no control plane: refusing the call"
 kill "$LAST_CLIENT" 2>/dev/null || true
 nsx hws ping -c 2 -W 2 198.19.101.10 || fail "home session stopped forwarding without the CP"
 nsx ows ping -c 2 -W 2 198.19.202.10 || fail "home session downstream without the CP"
+
+# ---- graceful stop of the data plane: CALL_DISCONNECT to the home router, acknowledged
+log "data plane stopped"
+kill -TERM "$DP_PID"
+wait_for 20 "data plane exit" stopped "$DP_PID"
+DP_PID=
+grep "graceful stop" "$W/dp.log"
+dp_log_has "graceful stop: CALL_DISCONNECT sent, 0 call(s) still open" ||
+  fail "graceful stop did not complete"
+dp_log_has "(Home) closed: admin-close: data plane stopping" || fail "home session close not logged"
 kill -TERM "$HOME_PID" 2>/dev/null || true
 
 log "PASS"
