@@ -9,7 +9,8 @@
 # For MS-CHAPv2 (crypto binding with the HLAK: the server runs without --sstp-accept-zero-hlak),
 # CHAP and PAP: ppp0 gets 198.19.101.100, the guest pings the office workstation and the
 # workstation pings it back, iperf3 both ways through the tunnel; the disconnect is seen in
-# /ppp active. A wrong password ends the call with a logged PPP authentication failure.
+# /ppp active. A wrong password and a disabled user end the call with a logged PPP
+# authentication failure (E=691, E=647).
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
@@ -207,4 +208,11 @@ ctl /interface sstp-server server set authentication=mschap2
 run_guest wrong 999 fail refuse-pap refuse-chap refuse-mschap || fail "wrong password: guest"
 wait_for 10 "auth failure logged" dp_log_has "PPP authentication failed"
 not_active Laptop || fail "wrong password got a session"
+
+log "sstpc + pppd: disabled user"
+ctl /ppp secret set Laptop disabled=yes
+run_guest disabled 123 fail refuse-pap refuse-chap refuse-mschap || fail "disabled user: guest"
+# MS-CHAP error 647: ERROR_ACCOUNT_DISABLED (RFC 2759 6).
+wait_for 10 "disabled user logged" dp_log_has "PPP authentication failed.*E=647"
+not_active Laptop || fail "a disabled user got a session"
 log "PASS"
