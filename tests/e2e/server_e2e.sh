@@ -207,6 +207,22 @@ for auth in pap chap; do
 done
 ctl /interface sstp-server server set authentication=mschap2
 
+# ---- keepalive-timeout: a client that goes silent is dropped after twice the timeout
+log "laptop: keepalive-timeout"
+ctl /interface sstp-server server set keepalive-timeout=2
+client laptop sstp0 Laptop 123 mschap2 --keepalive-timeout disabled
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (keepalive)" has_addr laptop sstp0 198.19.101.100
+kill -STOP "$pid"
+wait_for 20 "dead peer detected" dp_log_has "dead peer"
+wait_for 10 "silent laptop removed from /ppp active" not_active Laptop
+grep "dead peer" "$W/dp.log"
+dp_log_has "(Laptop) closed: keepalive-timeout" || fail "keepalive close reason not logged"
+kill -CONT "$pid"
+kill -TERM "$pid" 2>/dev/null || true
+wait_for 15 "keepalive client exit" stopped "$pid"
+ctl /interface sstp-server server set keepalive-timeout=60
+
 # ---- wrong password, disabled user: refused, logged; the home session keeps forwarding
 log "laptop: wrong password"
 client laptop sstp0 Laptop 999 mschap2
