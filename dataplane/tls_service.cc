@@ -99,6 +99,8 @@ class Lcore : public tcp::Handler {
 
   void Start();
   void Stop();
+  // Handshake deadlines (tls::Handshake::deadline), checked every 100 ms.
+  void Poll(uint64_t now_ns);
 
   bool OnAccept(Conn* c) override;
   void OnConnected(Conn* c) override;
@@ -131,6 +133,8 @@ class Lcore : public tcp::Handler {
   std::unique_ptr<tls::LcoreCrypto> crypto_;
   std::unique_ptr<tls::TlsContext> server_, server_req_, client_;
   std::vector<uint16_t> listening_;
+  std::vector<TConn*> handshaking_;  // connections still in the slow path
+  uint64_t next_poll_ns_ = 0;
   std::vector<uint8_t> scratch_;
   tls::SegmentList segs_, pieces_;
   std::vector<absl::Span<uint8_t>> out_segs_;
@@ -159,6 +163,7 @@ void Lcore::Start() {
     tc.ca_file = opts_.ca_file;
     tc.require_client_certificate = req;
     tc.max_concurrent_handshakes = 256;
+    tc.handshake_timeout = absl::Seconds(opts_.handshake_timeout_s);
     auto ctx = tls::TlsContext::Create(*crypto_, tc, now);
     if (!ctx.ok()) {
       Log(absl::StrCat("server context: ", ctx.status().ToString()));
@@ -181,6 +186,7 @@ void Lcore::Start() {
     tc.server_name = opts_.server_name;
     tc.verify_server_certificate = !opts_.insecure;
     tc.verify_hostname = !opts_.insecure && !opts_.server_name.empty();
+    tc.handshake_timeout = absl::Seconds(opts_.handshake_timeout_s);
     auto ctx = tls::TlsContext::Create(*crypto_, tc, now);
     if (!ctx.ok()) {
       Log(absl::StrCat("client context: ", ctx.status().ToString()));
@@ -246,7 +252,26 @@ void Lcore::Start() {
       continue;
     }
     t->c = *c;
+    handshaking_.push_back(t);
   }
+}
+
+void Lcore::Poll(uint64_t now_ns) {
+  if (now_ns < next_poll_ns_) return;
+  next_poll_ns_ = now_ns + 100'000'000;
+  const absl::Time now = absl::Now();
+  for (size_t i = 0; i < handshaking_.size(); ++i) {
+    TConn* t = handshaking_[i];
+    if (t->hs == nullptr || now < t->hs->deadline()) continue;
+    t->hs->OnTimer(now);
+    if (t->hs->state() != tls::HandshakeState::kFailed) continue;
+    std::vector<uint8_t> out = t->hs->TakeOutput();
+    if (!out.empty()) SendRaw(t, out);
+    Log(absl::StrCat(t->peer, ": handshake failed: ", t->hs->error().ToString()));
+    t->hs.reset();
+    Finish(t);
+  }
+  std::erase_if(handshaking_, [](TConn* t) { return t->hs == nullptr; });
 }
 
 void Lcore::Stop() {
@@ -270,6 +295,7 @@ bool Lcore::OnAccept(Conn* c) {
   tcp::Tuple tu = Stack::GetTuple(c);
   t->peer = absl::StrCat(Ip(tu.remote_ip), ":", tu.remote_port);
   Stack::SetUser(c, t);
+  handshaking_.push_back(t);
   return true;
 }
 
@@ -637,6 +663,7 @@ void Lcore::OnClosed(Conn* c, CloseReason why) {
   auto* t = static_cast<TConn*>(Stack::GetUser(c));
   Stack::SetUser(c, nullptr);
   if (t == nullptr) return;
+  std::erase(handshaking_, t);
   if (t->established) {
     double secs = absl::ToDoubleSeconds(absl::Now() - t->t_established);
     double mbps = secs > 0 ? static_cast<double>(t->plain_in + t->plain_out) * 8 / secs / 1e6 : 0;
@@ -679,13 +706,11 @@ class TlsServices {
       if (s->lcores_[w->index] != nullptr) s->lcores_[w->index]->Stop();
       if (s->prev_.worker_stop) s->prev_.worker_stop(w, s->prev_.ctx);
     };
-    net_->hooks.worker_poll = nullptr;
-    if (prev_.worker_poll != nullptr) {
-      net_->hooks.worker_poll = [](Worker* w, uint64_t now, void* ctx) {
-        auto* s = static_cast<TlsServices*>(ctx);
-        s->prev_.worker_poll(w, now, s->prev_.ctx);
-      };
-    }
+    net_->hooks.worker_poll = [](Worker* w, uint64_t now, void* ctx) {
+      auto* s = static_cast<TlsServices*>(ctx);
+      if (s->prev_.worker_poll != nullptr) s->prev_.worker_poll(w, now, s->prev_.ctx);
+      if (s->lcores_[w->index] != nullptr) s->lcores_[w->index]->Poll(now);
+    };
     net_->hooks.session_output = nullptr;
     if (prev_.session_output != nullptr) {
       net_->hooks.session_output = [](Worker* w, rte_mbuf* m, uint32_t session, void* ctx) {
@@ -723,6 +748,7 @@ std::string TlsUsage() {
          "  --tls-cert FILE --tls-key FILE          identity (PEM)\n"
          "  --tls-ca FILE                           client certificates' CA / server's CA\n"
          "  --tls-server-name NAME                  client role: SNI and hostname check\n"
+         "  --tls-handshake-timeout SECONDS         slow path bound per handshake (30)\n"
          "  --tls-insecure                          client role: do not verify the server\n";
 }
 
@@ -747,6 +773,10 @@ absl::StatusOr<TlsServiceOptions> ExtractTlsArgs(std::vector<std::string>* args)
       o.private_key_file = v;
     } else if (a == "--tls-ca") {
       o.ca_file = v;
+    } else if (a == "--tls-handshake-timeout") {
+      if (!absl::SimpleAtoi(v, &o.handshake_timeout_s) || o.handshake_timeout_s == 0) {
+        return absl::InvalidArgumentError(absl::StrCat(a, ": want seconds > 0, got '", v, "'"));
+      }
     } else if (a == "--tls-server-name") {
       o.server_name = v;
     } else if (a == "--tls-echo" || a == "--tls-http") {

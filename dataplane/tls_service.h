@@ -11,6 +11,7 @@
 //                                            --tls-ca and --tls-server-name unless --tls-insecure),
 //                                            N chargen bytes, close_notify, FIN.
 //   --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-server-name NAME --tls-insecure
+//   --tls-handshake-timeout SECONDS
 //
 // Path per connection: accept -> tls::Handshake fed from the OnData chains -> TakeHandover ->
 // RecordSession::Open over the received mbuf segments (records may span segments) -> plaintext
@@ -52,6 +53,7 @@ struct TlsServiceOptions {
   std::vector<TlsServiceConfig> services;
   std::vector<TlsConnectConfig> connects;
   std::string certificate_file, private_key_file, ca_file, server_name;
+  uint32_t handshake_timeout_s = 30;
   bool insecure = false;  // client role: do not verify the server (explicit, logged)
   bool empty() const { return services.empty() && connects.empty(); }
 };

@@ -68,7 +68,7 @@ sleep 0.5
 start_dp --lcores "${SSTPT_LCORES:-0-1}" --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
   --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" --tls-ca "$WORK/ca.pem" \
   --tls-echo 4433 --tls-http 4434 --tls-echo 4435,client-cert=required \
-  --tls-server-name tls.test \
+  --tls-server-name tls.test --tls-handshake-timeout 3 \
   --tls-connect "198.18.0.2:5443,bytes=$DL" --tls-connect "198.18.0.2:5442,bytes=$DL"
 
 # last_suite: the suite of the most recent handshake in the data plane's log.
@@ -219,11 +219,27 @@ done
 r=$(K1 python3 "$HERE/dp_tls_tool.py" 198.18.0.1 4433 "$WORK/ca.pem" tls.test 1.3 garbage_hello 2>&1) ||
   fail "garbage ClientHello: $r"
 log "ok: $r"
+r=$(K1 python3 "$HERE/dp_tls_tool.py" 198.18.0.1 4433 "$WORK/ca.pem" tls.test 1.3 stall 2>&1) ||
+  fail "stalled handshake: $r"
+log "ok: $r"
+grep -q 'handshake failed: .*did not complete within' "$WORK/dp.log" || fail "no handshake timeout logged"
 # The service is still serving after all that.
 K1 socat -t 30 -T 60 - "OPENSSL:198.18.0.1:4433,$SOCAT_TLS" <"$WORK/in1" >"$WORK/out" ||
   fail "echo after the bad input"
 [ "$(sha256sum <"$WORK/out" | cut -d' ' -f1)" = "$small_sha" ] || fail "echo after the bad input"
 log "ok: echo still works after the bad input"
+
+# --- 32 concurrent TLS echo connections (spread over both workers) ---
+pids=()
+for i in $(seq 32); do
+  K1 socat -t 60 -T 120 - "OPENSSL:198.18.0.1:4433,$SOCAT_TLS" <"$WORK/in1" >"$WORK/par$i" &
+  pids+=($!)
+done
+for p in "${pids[@]}"; do wait "$p" || fail "a concurrent socat failed"; done
+for i in $(seq 32); do
+  [ "$(sha256sum <"$WORK/par$i" | cut -d' ' -f1)" = "$small_sha" ] || fail "concurrent echo $i"
+done
+log "ok: 32 concurrent TLS echo connections, 1 MiB each, sha256 matches"
 
 log "echo throughput (data plane's view, per connection):"
 grep 'closed (normal) TLSv1.[23] .*close_notify received' "$WORK/dp.log" | sed 's/.*: closed/  closed/' |

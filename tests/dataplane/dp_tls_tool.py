@@ -9,6 +9,8 @@ CASE:
   oversized      a record header longer than the protocol allows: record_overflow alert, then FIN
   bad_type       a record of an undefined content type: unexpected_message alert, then FIN
   garbage_hello  garbage instead of a ClientHello: one plaintext alert record, then FIN
+  stall          half a ClientHello, then silence: the service closes the connection when its
+                 handshake deadline passes (at most one alert record, then FIN)
 
 The handshake runs through ssl.MemoryBIO so that raw records can be put on the wire after it.
 "Then FIN" is checked as: exactly one TLS record arrives after the bad input, then end of stream.
@@ -52,6 +54,14 @@ def main():
         if len(recs) != 1 or recs[0][0] != 21:
             raise SystemExit(f"want one alert record, got {[(t, len(b)) for t, b in recs]}")
         print(f"garbage ClientHello: alert level {recs[0][1][0]} description {recs[0][1][1]}, FIN")
+        return 0
+    if case == "stall":
+        s.settimeout(300)
+        s.sendall(b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03")
+        recs = records(recv_all(s))
+        if len(recs) > 1 or (recs and recs[0][0] != 21):
+            raise SystemExit(f"want at most one alert record, got {[(t, len(b)) for t, b in recs]}")
+        print(f"stalled handshake closed by the service ({len(recs)} alert record(s)), FIN")
         return 0
     ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
     ctx.load_verify_locations(cafile)
