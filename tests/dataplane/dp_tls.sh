@@ -63,13 +63,18 @@ for v in 3 2; do
   eval "S_SERVER$v=$!"
   BG_PIDS+=($!)
 done
+# A server whose certificate does not lead to ca.pem: the client role must refuse it.
+K1 openssl s_server -accept 198.18.0.2:5441 -cert "$WORK/rogue.pem" -key "$WORK/rogue.key" \
+  -naccept 1 -quiet <"$WORK/hold" >"$WORK/s_server_rogue.out" 2>/dev/null &
+BG_PIDS+=($!)
 sleep 0.5
 
 start_dp --lcores "${SSTPT_LCORES:-0-1}" --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
   --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" --tls-ca "$WORK/ca.pem" \
-  --tls-echo 4433 --tls-http 4434 --tls-echo 4435,client-cert=required \
+  --tls-echo 4433 --tls-http 4434 --tls-echo 4435,client-cert=required --echo 7 \
   --tls-server-name tls.test --tls-handshake-timeout 3 \
-  --tls-connect "198.18.0.2:5443,bytes=$DL" --tls-connect "198.18.0.2:5442,bytes=$DL"
+  --tls-connect "198.18.0.2:5443,bytes=$DL" --tls-connect "198.18.0.2:5442,bytes=$DL" \
+  --tls-connect "198.18.0.2:5441,bytes=$DL"
 
 # last_suite: the suite of the most recent handshake in the data plane's log.
 last_suite() {
@@ -116,6 +121,21 @@ for v in 3 2; do
 done
 grep -q "198.18.0.2:5443: established TLSv1.3" "$WORK/dp.log" || fail "client role: no TLS 1.3"
 grep -q "198.18.0.2:5442: established TLSv1.2" "$WORK/dp.log" || fail "client role: no TLS 1.2"
+for _ in $(seq 100); do grep -q "198.18.0.2:5441: handshake failed" "$WORK/dp.log" && break; sleep 0.2; done
+grep -q "198.18.0.2:5441: handshake failed" "$WORK/dp.log" ||
+  fail "client role accepted a server certificate that does not lead to the CA"
+grep -q "198.18.0.2:5441: established" "$WORK/dp.log" && fail "client role: rogue server established"
+[ ! -s "$WORK/s_server_rogue.out" ] || fail "client role sent data to a rogue server"
+log "ok: client role refused a server certificate from another CA:" \
+  "$(grep '198.18.0.2:5441: handshake failed' "$WORK/dp.log" | sed 's/.*handshake failed: //')"
+
+# Reference for the throughput figures below: plain TCP echo (no TLS) on the same stack and path.
+t0=$(date +%s.%N)
+K1 socat -t 60 -T 300 - TCP:198.18.0.1:7 <"$WORK/in" >"$WORK/out" || fail "plain TCP echo"
+t1=$(date +%s.%N)
+[ "$(sha256sum <"$WORK/out" | cut -d' ' -f1)" = "$in_sha" ] || fail "plain TCP echo: sha mismatch"
+log "reference: plain TCP echo (socat, no TLS): $BYTES bytes there and back," \
+  "$(python3 -c "print(f'{2*$BYTES*8/($t1-$t0)/1e6:.0f}')") Mbit/s (both directions, wall clock)"
 
 # --- echo with socat, each version and suite ---
 for v in 3 2; do
