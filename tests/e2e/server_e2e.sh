@@ -154,6 +154,20 @@ ctl /ppp secret add name=Home service=sstp password=123 local-address=198.18.16.
 ctl /interface sstp-server server print
 wait_for 10 "listener" dp_log_has "listening on port 443"
 
+# ---- TLS 1.2 (what Windows clients negotiate) and ChaCha20-Poly1305 through the record layer:
+# the HTTP handshake gets its 200 from the server
+for tls in "-tls1_2 -cipher ECDHE-ECDSA-AES256-GCM-SHA384" \
+  "-tls1_2 -cipher ECDHE-ECDSA-CHACHA20-POLY1305" "-tls1_3 -ciphersuites TLS_CHACHA20_POLY1305_SHA256"; do
+  # shellcheck disable=SC2086
+  { printf 'SSTP_DUPLEX_POST /sra_{BA195980-CD49-458b-9E23-C84EE0ADCD75}/ HTTP/1.1\r\n'
+    printf 'Host: 198.18.80.1\r\nContent-Length: 18446744073709551615\r\n'
+    printf 'SSTPCORRELATIONID: {62DFA5C0-E2E0-FD50-D286-B00FF59C0CE1}\r\n\r\n'
+    sleep 1; } | nsx laptop timeout 10 openssl s_client $tls -quiet -connect 198.18.80.1:443 \
+    >"$W/s_client.txt" 2>"$W/s_client.err" || true
+  grep -q "^HTTP/1.1 200" "$W/s_client.txt" || { cat "$W/s_client.err"; fail "HTTP 200 over $tls"; }
+  log "openssl s_client $tls: HTTP/1.1 200"
+done
+
 # ---- reference: the same veths and the same data plane, forwarding without the tunnel
 nsx home ip route add 198.19.101.0/24 via 198.18.80.1
 iperf home ows 198.19.101.10 "reference home->office (no tunnel)"
