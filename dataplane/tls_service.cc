@@ -88,6 +88,8 @@ struct TConn {
   uint64_t to_send = 0, sent = 0;  // kHttp body / kClient stream
   bool sending = false;
   uint64_t plain_in = 0, plain_out = 0;
+  uint64_t records_in = 0, records_spanning = 0;  // opened; of those, over several mbufs
+  uint64_t send_waits = 0;                        // Send refused: waited for OnWritable
   absl::Time t_established;
   std::string cipher;
 };
@@ -430,6 +432,8 @@ void Lcore::Process(TConn* t) {
     ChainSegments(t->rx, &segs_);
     tls::OpenResult r = t->rec.Open(*crypto_, segs_);
     if (r.status == tls::OpenStatus::kNeedMore) break;
+    ++t->records_in;
+    if (r.record_len > segs_[0].size()) ++t->records_spanning;
     if (r.status == tls::OpenStatus::kData) {
       pieces_.clear();
       tls::Slice(segs_, r.data_offset, r.data_len, pieces_);
@@ -565,6 +569,7 @@ rte_mbuf* Lcore::BuildRecord(TConn* t, size_t len, Fill fill) {
 
 bool Lcore::Queue(TConn* t, rte_mbuf* m) {
   if (t->backlog.empty() && w_->tcp->Send(t->c, m, w_->now_ns)) return true;
+  if (t->backlog.empty()) ++t->send_waits;
   t->backlog.push_back(m);  // a refusal armed OnWritable
   return false;
 }
@@ -667,13 +672,14 @@ void Lcore::OnClosed(Conn* c, CloseReason why) {
   if (t->established) {
     double secs = absl::ToDoubleSeconds(absl::Now() - t->t_established);
     double mbps = secs > 0 ? static_cast<double>(t->plain_in + t->plain_out) * 8 / secs / 1e6 : 0;
-    Log(absl::StrCat(t->peer, ": closed (", tcp::CloseReasonName(why), ") ", t->cipher, ", ",
-                     t->plain_in, " plaintext bytes in, ", t->plain_out, " out",
-                     t->role == Role::kClient
-                         ? absl::StrCat(", client sent ", t->sent, " of ", t->to_send)
-                         : std::string(),
-                     t->close_notify_received ? ", close_notify received" : "", ", ",
-                     absl::StrFormat("%.3f s, %.0f Mbit/s", secs, mbps)));
+    Log(absl::StrCat(
+        t->peer, ": closed (", tcp::CloseReasonName(why), ") ", t->cipher, ", ", t->plain_in,
+        " plaintext bytes in, ", t->plain_out, " out",
+        t->role == Role::kClient ? absl::StrCat(", client sent ", t->sent, " of ", t->to_send)
+                                 : std::string(),
+        t->close_notify_received ? ", close_notify received" : "", ", ",
+        absl::StrFormat("%.3f s, %.0f Mbit/s", secs, mbps), ", ", t->records_in, " records in (",
+        t->records_spanning, " over several mbufs), ", t->send_waits, " waits for send space"));
   } else {
     Log(absl::StrCat(t->peer, ": closed (", tcp::CloseReasonName(why), ") before the handover"));
   }
