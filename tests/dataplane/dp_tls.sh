@@ -168,18 +168,24 @@ expect_ge "records opened over several mbufs" "$span" 1
 # --- downloads with curl, each version and suite ---
 CURL=(curl -sS --fail --max-time 600 --cacert "$WORK/ca.pem" --resolve tls.test:4434:198.18.0.1)
 for s in $SUITES13; do
+  t0=$(date +%s.%N)
   got=$(K1 "${CURL[@]}" --tlsv1.3 --tls-max 1.3 --tls13-ciphers "$s" "https://tls.test:4434/$DL" |
     sha256sum | cut -d' ' -f1)
   [ "$got" = "$dl_sha" ] || fail "curl TLS 1.3 $s: sha $got, want $dl_sha"
+  t1=$(date +%s.%N)
   expect_suite "TLSv1.3 $s"
-  log "ok: curl TLSv1.3 $s: $DL bytes, sha256 matches"
+  log "ok: curl TLSv1.3 $s: $DL bytes, sha256 matches," \
+    "$(python3 -c "print(f'{$DL*8/($t1-$t0)/1e6:.0f}')") Mbit/s (wall clock)"
 done
 for s in $SUITES12; do
+  t0=$(date +%s.%N)
   got=$(K1 "${CURL[@]}" --tlsv1.2 --tls-max 1.2 --ciphers "$s" "https://tls.test:4434/$DL" |
     sha256sum | cut -d' ' -f1)
   [ "$got" = "$dl_sha" ] || fail "curl TLS 1.2 $s: sha $got, want $dl_sha"
+  t1=$(date +%s.%N)
   expect_suite "TLSv1.2 $s"
-  log "ok: curl TLSv1.2 $s: $DL bytes, sha256 matches"
+  log "ok: curl TLSv1.2 $s: $DL bytes, sha256 matches," \
+    "$(python3 -c "print(f'{$DL*8/($t1-$t0)/1e6:.0f}')") Mbit/s (wall clock)"
 done
 
 # --- openssl s_client: an HTTP request, the body checked ---
