@@ -28,6 +28,7 @@
 #include "absl/time/clock.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/net.h"
+#include "dataplane/sstp/mss.h"
 #include "ring/messages.h"
 #include "ring/ring.h"
 #include "sstp/crypto_binding.h"
@@ -802,7 +803,9 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
     ++stats.up_dropped_bad;
     return;
   }
-  memcpy(rte_pktmbuf_append(m, uint16_t(total)), ip.data(), total);
+  auto* copy = reinterpret_cast<uint8_t*>(rte_pktmbuf_append(m, uint16_t(total)));
+  memcpy(copy, ip.data(), total);
+  if (call->up_.change_tcp_mss && copy[9] == IPPROTO_TCP) ClampTcpMss(copy, total, call->up_.mtu);
   m->l2_len = 0;
   m->l3_len = uint16_t(ihl);
   // For the router itself: its port addresses or the session's local (PPP peer) address. Echo
@@ -877,6 +880,10 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
     rte_pktmbuf_read(m, 0, ip_len, rte_pktmbuf_append(c, uint16_t(ip_len)));
     rte_pktmbuf_free(m);
     m = c;
+  }
+  if (call->up_.change_tcp_mss) {
+    auto* ip = rte_pktmbuf_mtod(m, uint8_t*);
+    if (ip[9] == IPPROTO_TCP) ClampTcpMss(ip, ip_len, call->up_.mtu);
   }
   auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sstp::kHeaderSize + kPppDataHeader));
   sstp::WriteDataHeader(p, ip_len + kPppDataHeader);
