@@ -72,6 +72,7 @@ sleep 0.5
 start_dp --lcores "${SSTPT_LCORES:-0-1}" --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
   --tls-cert "$WORK/server.pem" --tls-key "$WORK/server.key" --tls-ca "$WORK/ca.pem" \
   --tls-echo 4433 --tls-http 4434 --tls-echo 4435,client-cert=required --echo 7 \
+  --tls-http 4436,client-cert=required \
   --tls-server-name tls.test --tls-handshake-timeout 3 \
   --tls-connect "198.18.0.2:5443,bytes=$DL" --tls-connect "198.18.0.2:5442,bytes=$DL" \
   --tls-connect "198.18.0.2:5441,bytes=$DL"
@@ -228,6 +229,20 @@ refused() {  # refused WHAT SOCAT-EXTRA
 }
 refused "no client certificate" ""
 refused "certificate from another CA" ",cert=$WORK/rogue.pem,key=$WORK/rogue.key"
+# curl against the HTTP service that requires a client certificate, with and without one.
+CURLC=(curl -sS --fail --max-time 120 --cacert "$WORK/ca.pem" --resolve tls.test:4436:198.18.0.1)
+got=$(K1 "${CURLC[@]}" --cert "$WORK/client.pem" --key "$WORK/client.key" \
+  "https://tls.test:4436/1048576" | sha256sum | cut -d' ' -f1)
+[ "$got" = "$(python3 "$HERE/tcp_tool.py" chargen-sha 1048576)" ] || fail "curl with a client certificate"
+log "ok: curl with a client certificate: 1 MiB, sha256 matches"
+for tlsv in 1.3 1.2; do
+  if K1 "${CURLC[@]}" "--tlsv$tlsv" --tls-max "$tlsv" "https://tls.test:4436/1048576" \
+    >"$WORK/out" 2>"$WORK/curl.err"; then
+    fail "curl TLS $tlsv without a client certificate got an answer"
+  fi
+  [ ! -s "$WORK/out" ] || fail "curl TLS $tlsv without a client certificate: data received"
+  log "ok: curl TLS $tlsv without a client certificate refused: $(tr '\n' ' ' <"$WORK/curl.err")"
+done
 # TLS 1.2 refuses inside the handshake, before the client can send anything: socat fails.
 conf=$(ossl_conf 2 ECDHE-ECDSA-AES128-GCM-SHA256)
 if K1 env OPENSSL_CONF="$conf" socat -t 5 -T 10 - \
