@@ -4,6 +4,7 @@
 #include <openssl/rand.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -1355,6 +1356,19 @@ Server::~Server() {
 }
 
 absl::Status Server::Init() {
+  // Never take the ring of another running data plane (Create truncates it): two instances on
+  // one machine (tests running side by side) must use different --ring names. The second one runs
+  // without the SSTP server and says why.
+  if (auto other = ring::Segment::Attach(opts_.ring_name); other.ok()) {
+    const uint32_t pid = other->header()->dp_pid.load();
+    if (other->header()->dp_state.load() != 0 && pid != uint32_t(getpid()) &&
+        other->DpAlive(ring::MonotonicNowNs()) && kill(pid_t(pid), 0) == 0) {
+      Log("ring %s belongs to the running data plane pid %u: SSTP server disabled here "
+          "(give this instance its own --ring NAME and --run-dir)",
+          opts_.ring_name, pid);
+      return absl::OkStatus();
+    }
+  }
   auto seg = ring::Segment::Create(opts_.ring_name,
                                    {.n_lcores = net_->n_workers, .ring_bytes = opts_.ring_bytes});
   if (!seg.ok()) return seg.status();
