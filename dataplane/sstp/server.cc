@@ -686,7 +686,7 @@ void Lcore::OnPlaintext(Call* call, absl::Span<const uint8_t> bytes) {
     std::string reply = sstp::BuildServerReply("sstp-concentrator");
     SealAndQueue(call, {reinterpret_cast<const uint8_t*>(reply.data()), reply.size()}, {});
     sstp::ServerConfig sc;
-    sc.timers.negotiation = absl::Seconds(60);
+    sc.timers.negotiation = absl::Seconds(srv_->opts_.negotiation_timeout_s);
     sc.timers.hello = cfg_.keepalive_timeout_s == 0 ? absl::InfiniteDuration()
                                                     : absl::Seconds(cfg_.keepalive_timeout_s);
     sc.timers.echo_retransmit = absl::Seconds(1);  // RouterOS: an echo every second
@@ -1522,7 +1522,7 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
       o.strict_binding = true;
     } else if (a == "--sstp-accept-zero-hlak") {
       o.accept_zero_hlak = true;
-    } else if (a == "--sstp-listen" || a == "--ring-bytes") {
+    } else if (a == "--sstp-listen" || a == "--ring-bytes" || a == "--sstp-negotiation-timeout") {
       std::string v;
       s = take(&v);
       uint32_t n;
@@ -1532,6 +1532,8 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
       if (s.ok()) {
         if (a == "--sstp-listen") {
           o.listen_port = uint16_t(n);
+        } else if (a == "--sstp-negotiation-timeout") {
+          o.negotiation_timeout_s = std::max<uint32_t>(n, 1);
         } else {
           o.ring_bytes = n;
         }
@@ -1559,6 +1561,8 @@ std::string ServerUsage() {
   --sstp-accept-zero-hlak   accept MS-CHAPv2 crypto binding computed with a zero HLAK
   --sstp-strict-binding     never forward before the client's CALL_CONNECTED (by default PAP/CHAP
                             calls without one, as sstpc 1.0.18 makes after CHAP, complete when IPCP is up)
+  --sstp-negotiation-timeout SECS   HTTP + SSTP + PPP negotiation bound (default 60, MS-SSTP
+                            3.3.2 TIMER_VAL_NEGOTIATION)
   --ring-bytes N            bytes per ring (power of two, default 1048576)
 )";
 }

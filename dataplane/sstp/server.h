@@ -58,6 +58,8 @@ struct ServerOptions {
   // stay blocked. By default they are completed once the NCPs are up (zero HLAK), and logged.
   bool strict_binding = false;
   uint32_t ring_bytes = 1 << 20;  // --ring-bytes
+  // --sstp-negotiation-timeout: from the HTTP 200 to CALL_CONNECTED (MS-SSTP 3.3.2: 60 s).
+  uint32_t negotiation_timeout_s = 60;
 };
 
 // Removes the server's options (listed above) from `args` and returns them; the rest is left for

@@ -10,7 +10,8 @@
 # CHAP and PAP: ppp0 gets 198.19.101.100, the guest pings the office workstation and the
 # workstation pings it back, iperf3 both ways through the tunnel; the disconnect is seen in
 # /ppp active. A wrong password and a disabled user end the call with a logged PPP
-# authentication failure (E=691, E=647).
+# authentication failure (E=691, E=647). With --sstp-strict-binding, sstpc's CHAP call (it never
+# sends CALL_CONNECTED after MD5-CHAP) is aborted by the negotiation timer.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
@@ -126,6 +127,8 @@ for i in $(seq 150); do
 done
 ip addr show ppp0 > $OUT/ppp0.txt 2>&1
 if [ "$EXPECT" = fail ]; then
+  for i in $(seq 150); do kill -0 $SSTPC 2>/dev/null || break; sleep 0.2; done
+  kill -TERM $SSTPC 2>/dev/null
   wait $SSTPC
   echo "sstpc exit $?" >> $OUT/sstpc.log
   exit 0
@@ -215,4 +218,27 @@ run_guest disabled 123 fail refuse-pap refuse-chap refuse-mschap || fail "disabl
 # MS-CHAP error 647: ERROR_ACCOUNT_DISABLED (RFC 2759 6).
 wait_for 10 "disabled user logged" dp_log_has "PPP authentication failed.*E=647"
 not_active Laptop || fail "a disabled user got a session"
+ctl /ppp secret set Laptop disabled=no
+
+# A client that never sends CALL_CONNECTED: sstpc after MD5-CHAP, against a data plane that
+# insists on it (--sstp-strict-binding). The negotiation timer (shortened) aborts the call.
+log "sstpc + pppd: no CALL_CONNECTED, strict binding"
+kill -TERM "$DP_PID"
+wait "$DP_PID" 2>/dev/null || true
+mv "$W/dp.log" "$W/dp-1.log"
+ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
+  --file-prefix sstpt-rc$$ --idle-sleep 20 \
+  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
+  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
+  --ring "$RING" --run-dir "$W/run" --sstp-strict-binding --sstp-negotiation-timeout 5 \
+  >"$W/dp.log" 2>&1 &
+DP_PID=$!
+wait_for 30 "control plane ready again" dp_log_has "control plane ready"
+wait_for 10 "listener again" dp_log_has "listening on port 443"
+ctl /interface sstp-server server set authentication=chap
+run_guest strict 123 fail refuse-pap refuse-mschap refuse-mschap-v2 || fail "strict: guest"
+wait_for 15 "negotiation timeout logged" dp_log_has "closed: negotiation-failed"
+grep "negotiation" "$W/dp.log" | head -3
+dp_log_has "completing the call without" && fail "strict binding relaxed"
+wait_for 10 "strict session removed" not_active Laptop
 log "PASS"
