@@ -43,9 +43,10 @@ int main(int argc, char** argv) {
   // Copied: now take the secrets out of /proc/PID/cmdline and out of the environment that
   // children (none today) would inherit.
   client::ScrubSecretArgs(argc, argv);
+  auto opts = client::ParseOptions(src);
+  // Read (above), then unset: children (none today) must not inherit the passwords.
   unsetenv("SSTP_PASSWORD");
   unsetenv("SSTP_PROXY_PASSWORD");
-  auto opts = client::ParseOptions(src);
   if (!opts.ok()) {
     fprintf(stderr, "sstp-client: %s\n", std::string(opts.status().message()).c_str());
     return 2;
