@@ -261,6 +261,9 @@ for v in 1.3 1.2; do
     log "ok: $r"
   done
 done
+r=$(K1 python3 "$HERE/dp_tls_tool.py" 198.18.0.1 4433 "$WORK/ca.pem" tls.test 1.3 keyupdate 2>&1) ||
+  fail "KeyUpdate: $r"
+log "ok: $r"
 r=$(K1 python3 "$HERE/dp_tls_tool.py" 198.18.0.1 4433 "$WORK/ca.pem" tls.test 1.3 garbage_hello 2>&1) ||
   fail "garbage ClientHello: $r"
 log "ok: $r"

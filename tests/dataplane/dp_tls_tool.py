@@ -9,6 +9,10 @@ CASE:
   oversized      a record header longer than the protocol allows: record_overflow alert, then FIN
   bad_type       a record of an undefined content type: unexpected_message alert, then FIN
   garbage_hello  garbage instead of a ClientHello: one plaintext alert record, then FIN
+  keyupdate      TLS 1.3 through openssl s_client: echo, KeyUpdate with update_requested ("K"),
+                 echo, KeyUpdate without ("k"), echo: every echo comes back, so the service
+                 opened records under the client's new keys and its own records stayed readable
+                 (whether it answered update_requested is not visible from s_client)
   stall          half a ClientHello, then silence: the service closes the connection when its
                  handshake deadline passes (at most one alert record, then FIN)
 
@@ -18,7 +22,9 @@ Prints what happened; exit status 0 when the service behaved as described.
 """
 import socket
 import ssl
+import subprocess
 import sys
+import threading
 
 
 def recv_all(s):
@@ -44,9 +50,59 @@ def records(data):
     return out
 
 
+def keyupdate(host, port, cafile, name):
+    p = subprocess.Popen(
+        ["openssl", "s_client", "-connect", f"{host}:{port}", "-servername", name, "-CAfile",
+         cafile, "-verify_return_error", "-tls1_3"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    seen = b""
+    watchdog = threading.Timer(90, p.kill)  # a hung peer must not hang the test
+    watchdog.start()
+
+    def wait_for(marker):
+        nonlocal seen
+        while marker not in seen:
+            d = p.stdout.read1(65536)
+            if not d:
+                raise SystemExit(f"s_client ended before {marker!r}: {seen[-400:]!r}")
+            seen += d
+
+    try:
+        steps = [b"echo-one", b"K", b"echo-two", b"k", b"echo-three"]
+        for line in steps:
+            p.stdin.write(line + b"\n")
+            p.stdin.flush()
+            if not line.startswith(b"echo-"):
+                # s_client takes a whole read() as one command: wait before the next line.
+                n = sum(1 for x in steps[:steps.index(line) + 1] if not x.startswith(b"echo-"))
+                while seen.count(b"KEYUPDATE") < n:
+                    d = p.stdout.read1(65536)
+                    if not d:
+                        raise SystemExit(f"s_client ended before KEYUPDATE: {seen[-400:]!r}")
+                    seen += d
+            else:
+                # s_client prints what it sends nowhere: the line seen after the handshake is
+                # the echo, decrypted with the service's current key.
+                wait_for(line + b"\n")
+        p.stdin.write(b"Q\n")
+        p.stdin.flush()
+        seen += p.stdout.read()  # s_client's buffered messages come out at exit
+        p.wait(timeout=30)
+    finally:
+        watchdog.cancel()
+        if p.poll() is None:
+            p.kill()
+    if seen.count(b"KEYUPDATE") < 2 or b"Verify return code: 0 (ok)" not in seen:
+        raise SystemExit(f"s_client did not verify the server and send both KeyUpdates: {seen[-600:]!r}")
+    print("TLSv1.3 KeyUpdate (update_requested and not): echoes before and after came back")
+    return 0
+
+
 def main():
     host, port, cafile, name, version, case = sys.argv[1:7]
     port = int(port)
+    if case == "keyupdate":
+        return keyupdate(host, port, cafile, name)
     s = socket.create_connection((host, port), timeout=20)
     if case == "garbage_hello":
         s.sendall(b"\x16\x03\x01\x00\x10" + b"\xff" * 16)
