@@ -36,6 +36,34 @@ const char* AlertName(AlertDescription a) {
       return "user_canceled";
     case AlertDescription::kNoRenegotiation:
       return "no_renegotiation";
+    case AlertDescription::kUnsupportedCertificate:
+      return "unsupported_certificate";
+    case AlertDescription::kCertificateRevoked:
+      return "certificate_revoked";
+    case AlertDescription::kCertificateExpired:
+      return "certificate_expired";
+    case AlertDescription::kCertificateUnknown:
+      return "certificate_unknown";
+    case AlertDescription::kUnknownCa:
+      return "unknown_ca";
+    case AlertDescription::kAccessDenied:
+      return "access_denied";
+    case AlertDescription::kInsufficientSecurity:
+      return "insufficient_security";
+    case AlertDescription::kInappropriateFallback:
+      return "inappropriate_fallback";
+    case AlertDescription::kMissingExtension:
+      return "missing_extension";
+    case AlertDescription::kUnsupportedExtension:
+      return "unsupported_extension";
+    case AlertDescription::kUnrecognizedName:
+      return "unrecognized_name";
+    case AlertDescription::kBadCertificateStatusResponse:
+      return "bad_certificate_status_response";
+    case AlertDescription::kUnknownPskIdentity:
+      return "unknown_psk_identity";
+    case AlertDescription::kNoApplicationProtocol:
+      return "no_application_protocol";
   }
   return "unknown_alert";
 }

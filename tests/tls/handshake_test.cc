@@ -302,7 +302,9 @@ TEST_P(ClientCertPolicy, AcceptedOnlyWhenChainLeadsToConfiguredCa) {
                                              ? tls::AlertDescription::kCertificateRequired
                                              : tls::AlertDescription::kHandshakeFailure);
         } else {
-          EXPECT_EQ(static_cast<int>(*(*s)->alert_sent()), 48);  // unknown_ca
+          EXPECT_EQ(*(*s)->alert_sent(), tls::AlertDescription::kUnknownCa);
+          // The log names it (it used to read "unknown_alert").
+          EXPECT_STREQ(tls::AlertName(*(*s)->alert_sent()), "unknown_ca");
         }
         EXPECT_FALSE((*s)->error().message().empty());
       }
