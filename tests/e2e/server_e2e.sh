@@ -92,8 +92,8 @@ client() {
 }
 
 has_addr() { nsx "$1" ip -4 addr show dev "$2" 2>/dev/null | grep -q "inet $3"; }
-active_has() { ctl /ppp active print | grep -q "$1"; }
-not_active() { ! ctl /ppp active print | grep -q "$1"; }
+active_has() { ctl /ppp active print | grep -- "$1" >/dev/null; }
+not_active() { ! ctl /ppp active print | grep -- "$1" >/dev/null; }
 dp_log_has() { grep -q "$1" "$W/dp.log"; }
 listening() { nsx "$1" ss -ltn "sport = :5201" | grep -q LISTEN; }
 stopped() { ! kill -0 "$1" 2>/dev/null; }

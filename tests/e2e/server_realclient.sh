@@ -73,7 +73,7 @@ wait_for() {
   fail "timed out waiting for $what"
 }
 dp_log_has() { grep -q "$1" "$W/dp.log"; }
-not_active() { ! ctl /ppp active print | grep -q "$1"; }
+not_active() { ! ctl /ppp active print | grep -- "$1" >/dev/null; }
 
 for tool in linux.uml sstpc pppd; do
   command -v $tool >/dev/null || fail "$tool is not installed (scripts/setup installs it)"
