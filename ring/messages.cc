@@ -186,7 +186,8 @@ bool Visit(V& v, SessionUp& m) {
   return v.Addr(m.local_v4) && v.Addr(m.remote_v4) && v.Int(m.local_ifid) && v.Int(m.remote_ifid) &&
          v.Int(m.mtu) && v.Int(m.mru) && v.Int(m.rate_rx_bps) && v.Int(m.rate_tx_bps) &&
          v.Int(m.session_timeout_s) && v.Int(m.idle_timeout_s) && v.Int(m.change_tcp_mss) &&
-         v.Int(m.bridge) && v.Addr(m.dns1) && v.Addr(m.dns2) && v.Str(m.user, 256) &&
+         v.Int(m.bridge) && v.Str(m.bridge_port, 64) && v.Addr(m.dns1) && v.Addr(m.dns2) &&
+         v.Str(m.user, 256) &&
          v.List(m.routes, kMaxRoutes, [&](RouteEntry& r) { return Visit(v, r); });
 }
 template <typename V>

@@ -154,7 +154,10 @@ struct SessionUp {
   uint32_t session_timeout_s = 0;
   uint32_t idle_timeout_s = 0;
   uint8_t change_tcp_mss = 0;
-  uint8_t bridge = 0;  // BCP opened: frames go to a bridge
+  uint8_t bridge = 0;  // BCP opened (RFC 3518): the session carries Ethernet frames
+  // The data-plane port the session's bridged frames are switched with (the profile's bridge=,
+  // resolved by the control plane through /interface bridge port); empty: not bridged.
+  std::string bridge_port;
   IpAddr dns1, dns2;
   std::string user;
   std::vector<RouteEntry> routes;  // the secret's routes=, installed with the session

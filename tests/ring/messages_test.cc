@@ -31,6 +31,8 @@ std::vector<Message> AllMessages() {
   up.mtu = 1500;
   up.mru = 1500;
   up.user = "Laptop";
+  up.bridge = 1;
+  up.bridge_port = "ether2";
   up.dns1 = IpAddr::V4(0xc6125001);
   up.routes.push_back({IpAddr::V4(0xc613ca00), 24, IpAddr::V4(0xc6121002), 1});
   SessionAuthorized a;
@@ -85,6 +87,8 @@ TEST(Messages, FieldsSurvive) {
   const auto& got = std::get<SessionUp>(d->body);
   EXPECT_EQ(got.remote_v4.ToString(), "198.19.101.100");
   EXPECT_EQ(got.user, "Laptop");
+  EXPECT_EQ(got.bridge, 1);
+  EXPECT_EQ(got.bridge_port, "ether2");
   ASSERT_EQ(got.routes.size(), 1u);
   EXPECT_EQ(got.routes[0].dst.ToString(), "198.19.202.0");
   EXPECT_EQ(got.routes[0].prefix_len, 24);
