@@ -32,6 +32,7 @@
 #   on_exit CMD                run the string CMD (eval) at exit, before the built-in teardown;
 #                              hooks run last-registered first
 #   show_on_failure FILE...    tail -40 each FILE on stderr when the script exits non-zero
+#                              (not after Ctrl-C)
 #   track_pid PID...           kill PID at exit (background helpers: servers, clients)
 #   nsx NS CMD...              run CMD in namespace ${P}NS (ip netns exec: CMD replaces it, so
 #                              `nsx NS CMD &` gives CMD's own pid in $!)
@@ -118,7 +119,8 @@ sstpt_init() {
   mkdir -p "$W" "$RUN_DIR"
   chmod 700 "$W"
   trap sstpt_exit EXIT
-  trap 'exit 130' INT TERM
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
 }
 
 on_exit() { SSTPT_EXIT_HOOKS+=("$1"); }
@@ -297,8 +299,13 @@ sstpt_teardown() {
     "$SSTPT_ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
   fi
   # Every namespace with our prefix (ns_add's, or what a failed topology left): end what runs
-  # inside, then delete it (its veths go with it).
+  # inside, then delete it (its veths go with it). Only for a test's own prefix (sstpt-NAME$$-):
+  # the demo's sstp- could match namespaces of the user's; it has the topology's list.
   names=$(ip netns list 2>/dev/null) || names=
+  case "$P" in
+    sstpt-*) ;;
+    *) names= ;;
+  esac
   for ns in $(awk -v p="$P" 'index($1, p) == 1 { print $1 }' <<<"$names"); do
     p=$(ip netns pids "$ns" 2>/dev/null) || p=
     # shellcheck disable=SC2086
@@ -314,7 +321,8 @@ sstpt_exit() {
   local rc=$? f
   set +e
   sstpt_teardown
-  if [ $rc -ne 0 ]; then
+  # Ctrl-C (130) is the user's own choice: no log dump then.
+  if [ $rc -ne 0 ] && [ $rc -ne 130 ]; then
     for f in "${SSTPT_SHOW[@]}"; do
       [ -f "$f" ] && { echo "---- $f (last 40 lines)" >&2; tail -40 "$f" >&2; }
     done
