@@ -11,19 +11,18 @@ source "$(dirname "$0")/lib.sh"
 BYTES=${SSTPT_BYTES:-$(( ${SSTPT_BIG:-0} == 1 ? 1 << 30 : 64 << 20 ))}
 log "transfer size: $BYTES bytes each way"
 
-make_ns "$DP_NS" "$K1_NS" "$K2_NS"
-link "$K1_NS" dp0 k1 198.18.0.2/24
-link "$K2_NS" dp1 k2 198.18.2.2/24
+ns_add dp k1 k2
+link k1 dp0 k1 198.18.0.2/24
+link k2 dp1 k2 198.18.2.2/24
 ip -n "$K1_NS" route add 198.18.2.0/24 via 198.18.0.1
 ip -n "$K2_NS" route add default via 198.18.2.1
 
 head -c "$BYTES" /dev/urandom >"$WORK/in"
 in_sha=$(sha256sum <"$WORK/in" | cut -d' ' -f1)
-K1() { ip netns exec "$K1_NS" "$@"; }
 
 log "the stack's client role: the data plane connects to a kernel listener and sends chargen"
 K1 sh -c "socat -u TCP-LISTEN:5001,reuseaddr STDOUT | sha256sum > '$WORK/client.sha'" &
-BG_PIDS+=($!)
+track_pid $!
 sleep 0.3
 start_dp --lcores "${SSTPT_LCORES:-0-1}" --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
   --port net_af_packet1,iface=dp1 --address 198.18.2.1/24 \
@@ -57,13 +56,11 @@ got=$(K1 sh -c "curl -s --http0.9 --max-time 300 http://198.18.0.1:19/ | head -c
 log "ok: chargen sha256 $got"
 
 log "iperf3 through the data plane's forwarding path, both directions"
-ip netns exec "$K2_NS" iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1 &
-BG_PIDS+=($!)
-sleep 0.5
+nsx_bg k2 iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1
+wait_for 10 "iperf3 server" listening k2 5201
 K1 iperf3 -c 198.18.2.2 -n "$BYTES" -J >"$WORK/iperf-up.json" || fail "iperf3 upload"
-ip netns exec "$K2_NS" iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1 &
-BG_PIDS+=($!)
-sleep 0.5
+nsx_bg k2 iperf3 -s -1 -B 198.18.2.2 >/dev/null 2>&1
+wait_for 10 "iperf3 server" listening k2 5201
 K1 iperf3 -c 198.18.2.2 -n "$BYTES" -R -J >"$WORK/iperf-down.json" || fail "iperf3 download"
 python3 - "$WORK/iperf-up.json" "$WORK/iperf-down.json" "$BYTES" <<'PY'
 import json, sys

@@ -10,9 +10,8 @@ source "$(dirname "$0")/lib.sh"
 
 BYTES=${SSTPT_STRESS_BYTES:-$(( ${SSTPT_BIG:-0} == 1 ? 1 << 30 : 16 << 20 ))}
 log "transfer size: $BYTES bytes each way"
-make_ns "$DP_NS" "$K1_NS"
-link "$K1_NS" dp0 k1 198.18.0.2/24
-K1() { ip netns exec "$K1_NS" "$@"; }
+ns_add dp k1
+link k1 dp0 k1 198.18.0.2/24
 head -c "$BYTES" /dev/urandom >"$WORK/in"
 in_sha=$(sha256sum <"$WORK/in" | cut -d' ' -f1)
 
@@ -58,10 +57,10 @@ log "SYN flood from the kernel side while an established connection moves data"
 # Spoofed sources in 198.19.0.0/16 are routed back to k1, which drops the SYN-ACKs.
 K1 socat -t 120 -T 300 - TCP:198.18.0.1:7 <"$WORK/in" >"$WORK/out" &
 echo_pid=$!
-BG_PIDS+=($echo_pid)
+track_pid $echo_pid
 K1 python3 "$HERE/tcp_tool.py" synflood 198.18.0.1 7 10 198.19.0.0/16 >"$WORK/syns" &
 flood_pid=$!
-BG_PIDS+=($flood_pid)
+track_pid $flood_pid
 sleep 3
 # New connections still get through during the flood (SYN cookies once the queue is full).
 head -c 1048576 /dev/urandom >"$WORK/small"

@@ -16,9 +16,8 @@ BYTES=${SSTPT_BYTES:-$(( ${SSTPT_BIG:-0} == 1 ? 256 << 20 : 64 << 20 ))}
 DL=$(( BYTES / 2 ))
 log "echo size: $BYTES bytes each way per case; downloads: $DL bytes"
 
-make_ns "$DP_NS" "$K1_NS"
-link "$K1_NS" dp0 k1 198.18.0.2/24
-K1() { ip netns exec "$K1_NS" "$@"; }
+ns_add dp k1
+link k1 dp0 k1 198.18.0.2/24
 
 # --- certificates: a CA, the server (tls.test), a client signed by the CA, a rogue client ---
 cd "$WORK"
@@ -56,17 +55,17 @@ dl_sha=$(python3 "$HERE/tcp_tool.py" chargen-sha "$DL")
 # --- the client role's peers: openssl s_server (TLS 1.3 and TLS 1.2), started first ---
 mkfifo "$WORK/hold"
 sleep 1800 >"$WORK/hold" &
-BG_PIDS+=($!)
+track_pid $!
 for v in 3 2; do
   K1 openssl s_server -accept "198.18.0.2:544$v" -cert "$WORK/server.pem" -key "$WORK/server.key" \
     -naccept 1 -quiet "-tls1_$v" <"$WORK/hold" >"$WORK/s_server$v.out" 2>"$WORK/s_server$v.err" &
   eval "S_SERVER$v=$!"
-  BG_PIDS+=($!)
+  track_pid $!
 done
 # A server whose certificate does not lead to ca.pem: the client role must refuse it.
 K1 openssl s_server -accept 198.18.0.2:5441 -cert "$WORK/rogue.pem" -key "$WORK/rogue.key" \
   -naccept 1 -quiet <"$WORK/hold" >"$WORK/s_server_rogue.out" 2>/dev/null &
-BG_PIDS+=($!)
+track_pid $!
 sleep 0.5
 
 start_dp --lcores "${SSTPT_LCORES:-0-1}" --port net_af_packet0,iface=dp0 --address 198.18.0.1/24 \
@@ -122,8 +121,8 @@ for v in 3 2; do
 done
 grep -q "198.18.0.2:5443: established TLSv1.3" "$WORK/dp.log" || fail "client role: no TLS 1.3"
 grep -q "198.18.0.2:5442: established TLSv1.2" "$WORK/dp.log" || fail "client role: no TLS 1.2"
-for _ in $(seq 100); do grep -q "198.18.0.2:5441: handshake failed" "$WORK/dp.log" && break; sleep 0.2; done
-grep -q "198.18.0.2:5441: handshake failed" "$WORK/dp.log" ||
+try_wait_for 20 "the client role's verdict on the rogue server" \
+  dp_log_has "198.18.0.2:5441: handshake failed" ||
   fail "client role accepted a server certificate that does not lead to the CA"
 grep -q "198.18.0.2:5441: established" "$WORK/dp.log" && fail "client role: rogue server established"
 [ ! -s "$WORK/s_server_rogue.out" ] || fail "client role sent data to a rogue server"
@@ -168,26 +167,19 @@ expect_ge "records opened over several mbufs" "$span" 1
 
 # --- downloads with curl, each version and suite ---
 CURL=(curl -sS --fail --max-time 600 --cacert "$WORK/ca.pem" --resolve tls.test:4434:198.18.0.1)
-for s in $SUITES13; do
+curl_download() {  # curl_download VERSION SUITE-OPTION SUITE
+  local t0 t1 got
   t0=$(date +%s.%N)
-  got=$(K1 "${CURL[@]}" --tlsv1.3 --tls-max 1.3 --tls13-ciphers "$s" "https://tls.test:4434/$DL" |
+  got=$(K1 "${CURL[@]}" "--tlsv$1" --tls-max "$1" "$2" "$3" "https://tls.test:4434/$DL" |
     sha256sum | cut -d' ' -f1)
-  [ "$got" = "$dl_sha" ] || fail "curl TLS 1.3 $s: sha $got, want $dl_sha"
+  [ "$got" = "$dl_sha" ] || fail "curl TLS $1 $3: sha $got, want $dl_sha"
   t1=$(date +%s.%N)
-  expect_suite "TLSv1.3 $s"
-  log "ok: curl TLSv1.3 $s: $DL bytes, sha256 matches," \
+  expect_suite "TLSv$1 $3"
+  log "ok: curl TLSv$1 $3: $DL bytes, sha256 matches," \
     "$(python3 -c "print(f'{$DL*8/($t1-$t0)/1e6:.0f}')") Mbit/s (wall clock)"
-done
-for s in $SUITES12; do
-  t0=$(date +%s.%N)
-  got=$(K1 "${CURL[@]}" --tlsv1.2 --tls-max 1.2 --ciphers "$s" "https://tls.test:4434/$DL" |
-    sha256sum | cut -d' ' -f1)
-  [ "$got" = "$dl_sha" ] || fail "curl TLS 1.2 $s: sha $got, want $dl_sha"
-  t1=$(date +%s.%N)
-  expect_suite "TLSv1.2 $s"
-  log "ok: curl TLSv1.2 $s: $DL bytes, sha256 matches," \
-    "$(python3 -c "print(f'{$DL*8/($t1-$t0)/1e6:.0f}')") Mbit/s (wall clock)"
-done
+}
+for s in $SUITES13; do curl_download 1.3 --tls13-ciphers "$s"; done
+for s in $SUITES12; do curl_download 1.2 --ciphers "$s"; done
 
 # --- openssl s_client: an HTTP request, the body checked ---
 for v in 3 2; do
@@ -209,7 +201,8 @@ head -c 1048576 "$WORK/in" >"$WORK/in1"
 K1 socat -t 30 -T 60 - "OPENSSL:198.18.0.1:4435,$SOCAT_TLS,cert=$WORK/client.pem,key=$WORK/client.key" \
   <"$WORK/in1" >"$WORK/out" || fail "socat with a client certificate"
 [ "$(sha256sum <"$WORK/out" | cut -d' ' -f1)" = "$small_sha" ] || fail "echo with a client certificate"
-grep ': established ' "$WORK/dp.log" | tail -1 | grep -q 'peer certificate.*sstpt client' ||
+last=$(grep ': established ' "$WORK/dp.log" | tail -1)
+grep -q 'peer certificate.*sstpt client' <<<"$last" ||
   fail "client certificate not seen by the data plane"
 log "ok: client certificate signed by the CA accepted, 1 MiB echoed"
 
