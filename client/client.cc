@@ -513,7 +513,8 @@ void Client::OnPhase(Phase phase, const std::string& detail) {
       SetStatus("configuring", detail);
       break;
     case Phase::kConnected:
-      connected_since_ = absl::Now();
+      // Also announced again when IPCP opens after IPV6CP: the uptime runs from the first.
+      if (connected_since_ == absl::InfinitePast()) connected_since_ = absl::Now();
       SetStatus("connected", detail);
       break;
     case Phase::kDisconnecting:

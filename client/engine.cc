@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "client/options.h"
 #include "client/ppp_client.h"
 #include "ppp/frame.h"
 #include "sstp/crypto_binding.h"
@@ -145,6 +147,8 @@ void Engine::Disconnect(absl::Time now, const std::string& reason) {
     SetPhase(Phase::kClosed, reason);
     return;
   }
+  // From here the NCPs going down are the end of the call, not a renegotiation.
+  disconnecting_ = true;
   // Windows ends a call the same way: LCP Terminate-Request, then CALL_DISCONNECT (MS-SSTP
   // 3.2.5.1 "administrative disconnect").
   if (ppp_->lcp_opened()) ppp_->Close(now, reason);
@@ -247,6 +251,7 @@ void Engine::OnEvent(const sstp::Event& e) {
           if (e.status != sstp::StatusCode::kNoError) {
             absl::StrAppend(&close_reason_, " (", sstp::StatusCodeName(e.status), ")");
           }
+          absl::StrAppend(&close_reason_, AuthMismatchNote());
         } else {
           close_reason_ = e.reason.empty() ? absl::StrCat("call ", what) : e.reason;
         }
@@ -259,6 +264,18 @@ void Engine::OnEvent(const sstp::Event& e) {
       if (close_reason_.empty()) close_reason_ = e.reason;
       break;
   }
+}
+
+std::string Engine::AuthMismatchNote() const {
+  if (ppp_->lcp_opened() || ppp_->authenticated()) return "";
+  const std::vector<std::string>& asked = ppp_->server_auth_requests();
+  if (asked.empty()) return "";
+  for (const std::string& m : asked) {
+    auto bit = ParseAuthMethods(m);
+    if (bit.ok() && (*bit & config_.auth_methods) != 0) return "";  // one was acceptable
+  }
+  return absl::StrCat(": the server asks for ", absl::StrJoin(asked, ", "),
+                      ", --authentication allows ", AuthMethodsToString(config_.auth_methods));
 }
 
 void Engine::PumpPpp(absl::Time now) {
@@ -317,10 +334,14 @@ void Engine::PumpPpp(absl::Time now) {
   }
   if (!up) return;
   // Report every change (IPV6CP may open after IPCP; either may renegotiate).
+  bool ipv4_news = false;  // IPCP opened (or changed) after the call was already connected
   if (!reported_ || reported_->ipv4 != net.ipv4 || reported_->ipv6 != net.ipv6 ||
       reported_->local_address != net.local_address ||
       reported_->remote_address != net.remote_address ||
       reported_->local_interface_id != net.local_interface_id) {
+    ipv4_news = phase_ == Phase::kConnected && net.ipv4 &&
+                (!reported_->ipv4 || reported_->local_address != net.local_address ||
+                 reported_->remote_address != net.remote_address);
     reported_ = std::make_unique<PppNetwork>(net);
     NetworkUp u;
     u.ipv4 = net.ipv4;
@@ -335,10 +356,15 @@ void Engine::PumpPpp(absl::Time now) {
     u.auth_method = auth_method_;
     out_->OnNetworkUp(u);
   }
+  std::string what = net.ipv4
+                         ? absl::StrCat(Ipv4(net.local_address), " peer ", Ipv4(net.remote_address))
+                         : std::string("IPv6 only");
   if (phase_ != Phase::kConnected) {
-    SetPhase(Phase::kConnected,
-             net.ipv4 ? absl::StrCat(Ipv4(net.local_address), " peer ", Ipv4(net.remote_address))
-                      : std::string("IPv6 only"));
+    SetPhase(Phase::kConnected, what);
+  } else if (ipv4_news) {
+    // IPV6CP often opens before IPCP: the status line that said "IPv6 only" is out of date, and
+    // the IPv4 address is what a user looks for in it.
+    out_->OnPhase(Phase::kConnected, what);
   }
 }
 

@@ -71,7 +71,8 @@ class EngineOutput {
   virtual void SendToServer(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) = 0;
   // An IPv4 or IPv6 packet for the TUN.
   virtual void DeliverIp(absl::Span<const uint8_t> packet) = 0;
-  // Phase changes, with a sentence for the status line.
+  // Phase changes, with a sentence for the status line. kConnected comes once more when IPCP
+  // opens (or changes addresses) after the call was connected on IPV6CP alone.
   virtual void OnPhase(Phase phase, const std::string& detail) = 0;
   virtual void OnNetworkUp(const NetworkUp& up) = 0;
 };
@@ -121,6 +122,9 @@ class Engine : private sstp::Sink {
 
   void SetPhase(Phase phase, const std::string& detail);
   void PumpPpp(absl::Time now);
+  // ": the server asks for pap, --authentication allows mschap2" when the call ends before LCP
+  // opened and the server asked only for methods the user does not allow; "" otherwise.
+  std::string AuthMismatchNote() const;
 
   EngineConfig config_;
   EngineOutput* out_;

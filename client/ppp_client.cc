@@ -1,8 +1,11 @@
 #include "client/ppp_client.h"
 
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "client/options.h"
 #include "ppp/frame.h"
+#include "ppp/fsm.h"
 
 namespace client {
 
@@ -43,7 +46,31 @@ void PppClient::Fail(const std::string& reason) {
   failure_reason_ = reason;
 }
 
+void PppClient::NoteServerAuthRequest(absl::Span<const uint8_t> frame) {
+  // RFC 1661 5.1 / 6.2: an LCP Configure-Request (code 1) whose Authentication-Protocol option
+  // (type 3) names the method the server wants. Only remembered for the failure message; the
+  // session parses and answers the same frame itself.
+  auto f = ppp::ParseFrame(frame);
+  if (!f.ok() || f->protocol != ppp::kProtocolLcp || f->information.size() < 4 ||
+      f->information[0] != 1) {
+    return;
+  }
+  size_t len = ppp::Load16(f->information.subspan(2));
+  if (len < 4 || len > f->information.size()) return;
+  ppp::OptionList opts;
+  if (!ppp::ParseOptions(f->information.subspan(4, len - 4), opts).ok()) return;
+  for (const ppp::Option& o : opts) {
+    if (o.type != ppp::kLcpAuthProtocol) continue;
+    auto m = ppp::ParseAuthOption(o.data);
+    std::string name = m.ok() ? std::string(ppp::AuthMethodName(*m)) : "an unsupported method";
+    if (std::find(server_asked_.begin(), server_asked_.end(), name) == server_asked_.end()) {
+      server_asked_.push_back(name);
+    }
+  }
+}
+
 void PppClient::Receive(absl::Time now, absl::Span<const uint8_t> frame) {
+  if (!lcp_up_) NoteServerAuthRequest(frame);
   (void)session_->ReceiveFrame(frame, now);  // bad frames are dropped and counted there
   Pump(now);
 }

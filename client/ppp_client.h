@@ -76,10 +76,15 @@ class PppClient {
   // The link failed or was terminated: why.
   bool failed() const { return failed_; }
   const std::string& failure_reason() const { return failure_reason_; }
+  // The authentication methods the server asked for in its LCP Configure-Requests before LCP
+  // opened ("pap", "mschap2", ...), in order: a server that ends the call because none of them
+  // is allowed by --authentication rarely says why.
+  const std::vector<std::string>& server_auth_requests() const { return server_asked_; }
 
  private:
   void Pump(absl::Time now);
   void Fail(const std::string& reason);
+  void NoteServerAuthRequest(absl::Span<const uint8_t> frame);
 
   std::unique_ptr<ppp::Session> session_;
   bool lcp_up_ = false;
@@ -87,6 +92,7 @@ class PppClient {
   bool closing_ = false;
   bool failed_ = false;
   std::string failure_reason_;
+  std::vector<std::string> server_asked_;
   PppNetwork network_;
 };
 

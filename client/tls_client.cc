@@ -71,6 +71,7 @@ absl::StatusOr<std::unique_ptr<TlsConnection>> TlsConnection::Create(
   SSL_set_connect_state(c->ssl_);
   c->verify_ = ctx.config().verify_server && !ctx.config().anonymous;
   c->anonymous_ = ctx.config().anonymous;
+  c->has_certificate_ = !ctx.config().certificate_file.empty();
   c->server_name_ = server_name;
   bool ip = IsIpLiteral(server_name);
   // RFC 6066 3: SNI carries host names only, never addresses.
@@ -91,10 +92,41 @@ TlsConnection::~TlsConnection() {
   if (ssl_ != nullptr) SSL_free(ssl_);
 }
 
+// What a user should do about the alerts a server sends when it refuses us (RFC 8446 6.2): the
+// OpenSSL text names the alert, not the cause. Empty when the error is not one of those.
+std::string TlsConnection::AlertHint(unsigned long reason) const {
+  switch (reason) {
+    case SSL_R_TLSV13_ALERT_CERTIFICATE_REQUIRED:
+      return "the server requires a client certificate (--certificate)";
+    case SSL_R_TLSV1_ALERT_UNKNOWN_CA:
+    case SSL_R_SSLV3_ALERT_BAD_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_UNKNOWN:
+    case SSL_R_SSLV3_ALERT_UNSUPPORTED_CERTIFICATE:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_EXPIRED:
+    case SSL_R_SSLV3_ALERT_CERTIFICATE_REVOKED:
+      return has_certificate_
+                 ? "the server refused our client certificate (--certificate: is it issued by a "
+                   "CA the server trusts, and still valid?)"
+                 : "the server requires a client certificate (--certificate)";
+    case SSL_R_SSLV3_ALERT_HANDSHAKE_FAILURE:
+      if (anonymous_) {
+        return "the server does not offer anonymous TLS (--anonymous-tls needs a server in "
+               "anonymous mode)";
+      }
+      return has_certificate_ ? "" : "the server may require a client certificate (--certificate)";
+    default:
+      return "";
+  }
+}
+
 absl::Status TlsConnection::Error(int ret, const char* what) {
   int err = SSL_get_error(ssl_, ret);
   int saved_errno = errno;
+  std::string hint = AlertHint(ERR_GET_REASON(ERR_peek_error()));
   std::string queue = DrainOpenSslErrors();
+  if (!hint.empty()) {
+    return absl::UnavailableError(absl::StrCat(what, ": ", hint, " [", queue, "]"));
+  }
   if (!established_ && verify_) {
     long v = SSL_get_verify_result(ssl_);
     if (v != X509_V_OK) {

@@ -86,11 +86,13 @@ class TlsConnection {
  private:
   TlsConnection() = default;
   absl::Status Error(int ret, const char* what);
+  std::string AlertHint(unsigned long reason) const;
 
   SSL* ssl_ = nullptr;
   bool established_ = false;
   bool verify_ = true;
   bool anonymous_ = false;
+  bool has_certificate_ = false;  // we present a client certificate
   std::string server_name_;
   std::array<uint8_t, 20> sha1_{};
   std::array<uint8_t, 32> sha256_{};

@@ -1,0 +1,447 @@
+#!/usr/bin/env bash
+# sstp-client against OUR server (issue 7's test matrix): sstp-dataplane (af_packet, --no-huge)
+# + sstp-controlplane configured through sstpctl, in the network of the RouterOS manual's examples
+# (scripts/topology, namespaces sstpt-cm<pid>-*). One data plane and control plane serve every case;
+# only the restart and keepalive cases stop the data plane, at the end.
+#
+#   client_matrix.sh BUILD_DIR
+#
+# Cases (each asserts what a user sees: the client's status lines and --status, routes, pings
+# through the tunnel, /ppp active and the server's log):
+#   auth-METHOD    server and client each allow one method (mschap2, mschap1, chap, pap): the call
+#                  comes up with that method, the laptop pings the office workstation and back
+#   auth-mismatch  server pap only, client mschap2 only: refused with a reason, no session
+#   client-cert    require-client-certificate=yes: a certificate from the server's CA is accepted,
+#                  one from another CA and none at all are refused in the TLS handshake
+#   server-cert    --ca-file of the issuing CA trusted; another CA's file: refused ("not trusted");
+#                  a certificate for another name: refused (hostname mismatch) unless
+#                  --verify-server=no, which warns and connects
+#   anonymous      our data plane has no anonymous TLS mode (no option enables it): a client with
+#                  --anonymous-tls is refused in the TLS handshake with a clear error
+#   proxy          through tinyproxy (Debian's) in the home router's namespace while the laptop's
+#                  direct path to the server is dropped by nftables: plain, and with Basic auth
+#                  (no credentials: refused with the proxy's 407; with them: connected)
+#   dial-on-demand no call until a packet enters the TUN, then connected and forwarding
+#   default-route  --add-default-route: 0/1 + 128/1 via the tunnel, a host route to the server
+#                  outside it, traffic to the office LAN without any --route; all removed after
+#   tamper-mac     --fault=tamper-compound-mac (testing-only, needs SSTP_CLIENT_ALLOW_FAULTS=1):
+#                  the server aborts the call and logs the crypto binding failure while the home
+#                  router's session keeps forwarding; without the variable the option is refused
+#   restart        the data plane stops (CALL_DISCONNECT) and starts again: the client reconnects
+#   keepalive      the data plane is frozen (SIGSTOP): the client's SSTP echo times out, it
+#                  disconnects; after SIGCONT it reconnects and forwards
+# Everything created is removed on exit, also on failure.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DP=$BUILD/dataplane/sstp-dataplane
+CP=$BUILD/controlplane/sstp-controlplane
+CTL=$BUILD/controlplane/sstpctl
+CLIENT=$BUILD/client/sstp-client
+P=sstpt-cm$$-
+RING=/sstpt-cm$$-ring
+W=$(mktemp -d /tmp/sstpt-cm.XXXXXX)
+FILES=$W/files
+CP_PID=
+DP_PID=
+PROXY_PID=
+CLIENT_PIDS=()
+CASES=0
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+case_start() {
+  CASES=$((CASES + 1))
+  log "---- case $1"
+}
+
+cleanup() {
+  local rc=$?
+  set +e
+  for p in "${CLIENT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
+  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
+  [ -n "$DP_PID" ] && kill -CONT "$DP_PID" 2>/dev/null && kill -TERM "$DP_PID" 2>/dev/null
+  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
+  for _ in $(seq 50); do
+    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
+  rm -f "/dev/shm/${RING#/}"
+  rm -rf /var/run/dpdk/sstpt-cm$$* 2>/dev/null
+  if [ $rc -ne 0 ]; then
+    for f in dp cp client home tinyproxy; do
+      # (the data plane's counter dump at exit left out)
+      [ -f "$W/$f.log" ] && { echo "---- $f.log (last 40 lines)" >&2; grep -v '^[a-z_0-9]* [0-9]*$' "$W/$f.log" | tail -40 >&2; }
+    done
+  fi
+  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nsx() {
+  local n=$1
+  shift
+  ip netns exec "${P}$n" "$@"
+}
+ctl() { "$CTL" --run-dir "$W/run" "$@"; }
+
+# wait_for SECONDS WHAT CMD...: polls CMD every 0.2 s (bounded; the bound is a safety net).
+wait_for() {
+  local secs=$1 what=$2
+  shift 2
+  for _ in $(seq $((secs * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "timed out waiting for $what"
+}
+
+# Predicates read whole outputs into variables first: `producer | grep -q` under pipefail fails
+# when grep exits before the producer's last write.
+has() {  # has TEXT PATTERN
+  grep -q -- "$2" <<<"$1"
+}
+has_addr() {
+  local out
+  out=$(nsx "$1" ip -4 addr show dev "$2" 2>/dev/null) || return 1
+  has "$out" "inet $3"
+}
+active_has() {
+  local out
+  out=$(ctl /ppp active print) || return 1
+  has "$out" "$1"
+}
+not_active() { ! active_has "$1"; }
+dp_log_has() { grep -q -- "$1" "$W/dp.log"; }
+log_has() { grep -q -- "$2" "$W/$1.log"; }
+# count_ge FILE PATTERN N: at least N lines of FILE match (a function, so wait_for re-reads it).
+count_ge() { [ "$(grep -c -- "$2" "$1" || true)" -ge "$3" ]; }
+stopped() { ! kill -0 "$1" 2>/dev/null; }
+status_has() {  # status_has NAME PATTERN: the running client's --status output
+  local out
+  out=$("$CLIENT" --status --status-socket "$W/$1.sock" 2>&1) || return 1
+  has "$out" "$2"
+}
+listening() {  # listening NS PORT
+  local out
+  out=$(nsx "$1" ss -ltnH "sport = :$2") || return 1
+  has "$out" LISTEN
+}
+
+# client LOGNAME IFNAME [options...]: the laptop's sstp-client, in the background (LAST_CLIENT is
+# its pid: ip netns exec runs it in place). Its log is $W/LOGNAME.log (truncated).
+client() {
+  local logname=$1 name=$2
+  shift 2
+  : >"$W/$logname.log"
+  ip netns exec "${P}laptop" "$CLIENT" --connect-to 198.18.80.1 --user Laptop \
+    --password-file "$W/laptop.pw" --name "$name" --status-socket "$W/$name.sock" \
+    --reconnect-interval 500ms --reconnect-max-interval 2s "$@" >>"$W/$logname.log" 2>&1 &
+  CLIENT_PIDS+=($!)
+  LAST_CLIENT=$!
+}
+# stop_client PID: SIGTERM, the client must disconnect and exit by itself.
+stop_client() {
+  kill -TERM "$1" 2>/dev/null || true
+  wait_for 15 "client $1 to exit" stopped "$1"
+}
+# refused LOGNAME PATTERN: a --once client that must give up (exit 1) with PATTERN in its log
+# and without a session on the server.
+refused() {
+  local pid=$LAST_CLIENT rc=0
+  wait_for 40 "the refused client ($1) to exit" stopped "$pid"
+  wait "$pid" 2>/dev/null || rc=$?
+  [ "$rc" = 1 ] || fail "$1: exit status $rc, expected 1"
+  log_has "$1" "$2" || fail "$1: no \"$2\" in the client's log"
+  grep -- "$2" "$W/$1.log" | head -2 >&2
+  not_active Laptop || fail "$1: a refused client has a session"
+}
+ping_office() {  # the laptop's tunnel forwards both ways
+  nsx laptop ping -c 2 -W 2 198.19.101.10 >/dev/null || fail "$1: laptop -> office workstation"
+  nsx ows ping -c 2 -W 2 198.19.101.100 >/dev/null || fail "$1: office workstation -> laptop"
+}
+
+start_dp() {
+  ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
+    --file-prefix sstpt-cm$$ --idle-sleep 20 \
+    --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
+    --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
+    --ring "$RING" --run-dir "$W/run" --sstp-ca "$FILES/ca.pem" >>"$W/dp.log" 2>&1 &
+  DP_PID=$!
+}
+
+# ---- certificates: the server's CA (trusted) and another CA (not), a server certificate for
+# 198.18.80.1 and one for another name, client certificates from each CA
+mkdir -p "$FILES"
+(
+  cd "$FILES"
+  ca() {  # ca NAME CN
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+      -subj "/CN=$2" -keyout "$1.key" -out "$1.pem" 2>/dev/null
+  }
+  issue() {  # issue CA NAME CN [SAN]
+    openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=$3" \
+      -keyout "$2.key" -out "$2.csr" 2>/dev/null
+    if [ -n "${4:-}" ]; then printf 'subjectAltName=%s\n' "$4" >"$2.ext"; else : >"$2.ext"; fi
+    openssl x509 -req -in "$2.csr" -CA "$1.pem" -CAkey "$1.key" -CAcreateserial -days 2 \
+      -extfile "$2.ext" -out "$2.crt" 2>/dev/null
+    cat "$2.crt" "$2.key" >"$2.pem"
+    chmod 600 "$2.pem" "$2.key"
+  }
+  ca ca "sstpt office CA"
+  ca otherca "sstpt other CA"
+  issue ca server 198.18.80.1 IP:198.18.80.1
+  issue ca wrongname vpn.sstpt.invalid DNS:vpn.sstpt.invalid
+  issue ca laptop Laptop
+  issue otherca stranger Laptop
+)
+printf '123\n' >"$W/laptop.pw"
+printf '123\n' >"$W/home.pw"
+chmod 600 "$W/laptop.pw" "$W/home.pw"
+
+# ---- the network, the server
+log "topology ${P}*"
+"$ROOT/scripts/topology" up --prefix "$P"
+# af_packet reads the veths: the kernel peers must send real segments with full checksums.
+for spec in office:wan0 office:lan0 laptop:eth0 home:eth0 ows:eth0 inet:p-office inet:p-laptop \
+  inet:p-home olan:p-office olan:p-ows; do
+  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
+done
+
+mkdir -p "$W/run"
+ip netns exec "${P}office" "$CP" --run-dir "$W/run" --files-dir "$FILES" --ring "$RING" \
+  --log-level debug >"$W/cp.log" 2>&1 &
+CP_PID=$!
+start_dp
+wait_for 30 "control plane ready" dp_log_has "control plane ready"
+
+ctl /certificate import file-name=server.pem name=server
+ctl /certificate import file-name=wrongname.pem name=wrongname
+ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
+  remote-address=198.19.101.100
+ctl /ppp secret add name=Home service=sstp password=123 local-address=198.18.16.1 \
+  remote-address=198.18.16.2 'routes="198.19.202.0/24 198.18.16.2 1"'
+ctl /interface sstp-server server set certificate=server
+ctl /interface sstp-server server set enabled=yes
+ctl /interface ethernet set ether2 arp=proxy-arp
+wait_for 10 "listener" dp_log_has "listening on port 443"
+
+# The trusted CA and the right name from here on unless a case says otherwise.
+TRUST=(--ca-file "$FILES/ca.pem")
+
+# ---- each authentication method, server and client restricted to it
+for m in mschap2 mschap1 chap pap; do
+  case_start "auth-$m"
+  ctl /interface sstp-server server set authentication=$m
+  client "auth-$m" sstp0 "${TRUST[@]}" --authentication $m --route 198.19.101.0/24 --once
+  pid=$LAST_CLIENT
+  wait_for 30 "laptop address ($m)" has_addr laptop sstp0 198.19.101.100
+  log_has "auth-$m" "authenticating: $m as \"Laptop\"" || fail "auth-$m: no authenticating line"
+  log_has "auth-$m" "connected: 198.19.101.100 peer 198.19.101.1" || fail "auth-$m: no connected line"
+  wait_for 10 "--status connected ($m)" status_has sstp0 'status: "connected"'
+  status_has sstp0 "authentication: $m" || fail "auth-$m: --status authentication"
+  ping_office "auth-$m"
+  wait_for 10 "/ppp active ($m)" active_has "Laptop.*198.19.101.100"
+  stop_client "$pid"
+  wait "$pid" || fail "auth-$m: client exit status $?"
+  log_has "auth-$m" "received SIGTERM: disconnecting" || fail "auth-$m: no disconnecting line"
+  wait_for 15 "laptop gone ($m)" not_active Laptop
+done
+grep "crypto binding verified" "$W/dp.log" | tail -4 >&2
+
+case_start auth-mismatch
+ctl /interface sstp-server server set authentication=pap
+client auth-mismatch sstp0 "${TRUST[@]}" --authentication mschap2 --once
+refused auth-mismatch \
+  "disconnected: the server aborted the call.*: the server asks for pap, --authentication allows mschap2"
+ctl /interface sstp-server server set authentication=mschap2
+
+# ---- client certificates
+case_start client-cert
+ctl /interface sstp-server server set require-client-certificate=yes
+client cert-ok sstp0 "${TRUST[@]}" --certificate "$FILES/laptop.pem" --route 198.19.101.0/24 --once
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (client certificate)" has_addr laptop sstp0 198.19.101.100
+ping_office client-cert
+stop_client "$pid"
+wait_for 15 "laptop gone (client certificate)" not_active Laptop
+n=$(grep -c "TLS handshake failed" "$W/dp.log" || true)
+client cert-stranger sstp0 "${TRUST[@]}" --certificate "$FILES/stranger.pem" --once
+refused cert-stranger "disconnected: .*the server refused our client certificate"
+wait_for 10 "the server's log of the refused certificate" \
+  count_ge "$W/dp.log" "TLS handshake failed" $((n + 1))
+grep "TLS handshake failed" "$W/dp.log" | tail -1 >&2
+client cert-none sstp0 "${TRUST[@]}" --once
+refused cert-none "disconnected: .*the server requires a client certificate"
+ctl /interface sstp-server server set require-client-certificate=no
+
+# ---- the server's certificate: untrusted CA, wrong name, --verify-server=no
+case_start server-cert
+client untrusted sstp0 --ca-file "$FILES/otherca.pem" --once
+refused untrusted 'server certificate not trusted for "198.18.80.1"'
+ctl /interface sstp-server server set certificate=wrongname
+wait_for 10 "the new certificate in use" dp_log_has "certificate=.*wrongname"
+client wrongname sstp0 "${TRUST[@]}" --once
+refused wrongname 'server certificate not trusted for "198.18.80.1".*mismatch'
+client noverify sstp0 --verify-server=no --route 198.19.101.0/24 --once
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (--verify-server=no)" has_addr laptop sstp0 198.19.101.100
+log_has noverify "WARNING: --verify-server=no" || fail "no warning for --verify-server=no"
+ping_office verify-server=no
+stop_client "$pid"
+wait_for 15 "laptop gone (--verify-server=no)" not_active Laptop
+ctl /interface sstp-server server set certificate=server
+
+# ---- anonymous TLS: the data plane has no option to serve it; the client must fail cleanly
+case_start anonymous
+client anonymous sstp0 --anonymous-tls --once
+refused anonymous "disconnected: TLS handshake: the server does not offer anonymous TLS"
+log_has anonymous "INSECURE: anonymous TLS" || fail "anonymous: no warning"
+
+# ---- HTTP proxy: tinyproxy on the home router; the laptop cannot reach the server directly
+case_start proxy
+nsx laptop nft -f - <<'EOF'
+table inet sstpt_cm {
+  chain out {
+    type filter hook output priority 0; policy accept;
+    ip daddr 198.18.80.1 tcp dport 443 counter reject with tcp reset
+  }
+}
+EOF
+# tinyproxy drops privileges to nobody: its log must be writable for it.
+chmod 755 "$W"
+start_proxy() {  # start_proxy [BasicAuth line]
+  [ -n "$PROXY_PID" ] && { kill "$PROXY_PID"; wait "$PROXY_PID" 2>/dev/null || true; }
+  mkdir -p "$W/px" && chmod 777 "$W/px"
+  cat >"$W/px/tinyproxy.conf" <<EOF
+Port 8888
+Listen 198.18.80.30
+Timeout 60
+MaxClients 10
+Allow 198.18.80.0/24
+ConnectPort 443
+LogFile "$W/px/tinyproxy.log"
+LogLevel Connect
+PidFile "$W/px/tinyproxy.pid"
+${1:-}
+EOF
+  : >"$W/px/tinyproxy.log"
+  chmod 666 "$W/px/tinyproxy.log"
+  ip netns exec "${P}home" tinyproxy -d -c "$W/px/tinyproxy.conf" >"$W/tinyproxy.log" 2>&1 &
+  PROXY_PID=$!
+  wait_for 10 "tinyproxy to listen" listening home 8888
+}
+start_proxy
+client proxy-direct sstp0 "${TRUST[@]}" --once
+refused proxy-direct "disconnected: connect to 198.18.80.1:443: Connection refused"
+client proxy sstp0 "${TRUST[@]}" --proxy 198.18.80.30:8888 --route 198.19.101.0/24 --once
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (proxy)" has_addr laptop sstp0 198.19.101.100
+ping_office proxy
+status_has sstp0 "proxy: 198.18.80.30:8888" || fail "proxy: --status"
+grep -q "CONNECT.*198.18.80.1:443" "$W/px/tinyproxy.log" || fail "proxy: tinyproxy logged no CONNECT"
+mon=$(ctl /interface sstp-server monitor 0 once)
+has "$mon" 'caller-id: "198.18.80.30' || { echo "$mon" >&2; fail "proxy: the server saw another caller"; }
+stop_client "$pid"
+wait_for 15 "laptop gone (proxy)" not_active Laptop
+
+start_proxy "BasicAuth pu proxy-secret"
+client proxy-noauth sstp0 "${TRUST[@]}" --proxy 198.18.80.30:8888 --once
+refused proxy-noauth "disconnected: proxy requires authentication.*407"
+printf 'proxy-secret\n' >"$W/proxy.pw"
+chmod 600 "$W/proxy.pw"
+client proxy-auth sstp0 "${TRUST[@]}" --proxy 198.18.80.30:8888 --proxy-user pu \
+  --proxy-password-file "$W/proxy.pw" --route 198.19.101.0/24 --once
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (proxy with Basic auth)" has_addr laptop sstp0 198.19.101.100
+ping_office proxy-auth
+stop_client "$pid"
+wait_for 15 "laptop gone (proxy with Basic auth)" not_active Laptop
+kill "$PROXY_PID"
+wait "$PROXY_PID" 2>/dev/null || true
+PROXY_PID=
+nsx laptop nft delete table inet sstpt_cm
+
+# ---- dial-on-demand
+case_start dial-on-demand
+client demand sstp0 "${TRUST[@]}" --dial-on-demand --route 198.19.101.0/24
+pid=$LAST_CLIENT
+wait_for 10 "dial-on-demand: waiting" status_has sstp0 'status: "waiting"'
+# Interface up and the route into it, but no call: the server has not seen the laptop.
+routes=$(nsx laptop ip -4 route show dev sstp0)
+has "$routes" "198.19.101.0/24" || fail "dial-on-demand: no route into the TUN before the call"
+not_active Laptop || fail "dial-on-demand: connected before any traffic"
+log_has demand "connecting: to" && fail "dial-on-demand: connected before any traffic"
+# The first packet asks for the call (and is dropped).
+nsx laptop ping -c 1 -W 1 198.19.101.10 >/dev/null 2>&1 || true
+wait_for 30 "dial-on-demand: connected" status_has sstp0 'status: "connected"'
+log_has demand "dial-on-demand: traffic for the tunnel" || fail "dial-on-demand: no dial line"
+ping_office dial-on-demand
+stop_client "$pid"
+
+# ---- add-default-route: everything through the tunnel, the server kept outside
+case_start default-route
+nsx laptop ip route add default via 198.18.80.30
+client defroute sstp0 "${TRUST[@]}" --add-default-route --once
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (default route)" has_addr laptop sstp0 198.19.101.100
+routes=$(nsx laptop ip -4 route show)
+has "$routes" "^0.0.0.0/1 dev sstp0" || { echo "$routes" >&2; fail "no 0.0.0.0/1 via the tunnel"; }
+has "$routes" "^128.0.0.0/1 dev sstp0" || fail "no 128.0.0.0/1 via the tunnel"
+has "$routes" "^default via 198.18.80.30" || fail "the previous default route is gone"
+rt=$(nsx laptop ip -4 route get 198.18.80.1)
+has "$rt" "dev eth0" || { echo "$rt" >&2; fail "the server is not reached outside the tunnel"; }
+rt=$(nsx laptop ip -4 route get 198.19.101.10)
+has "$rt" "dev sstp0" || fail "the office LAN is not reached through the tunnel"
+rt=$(nsx laptop ip -4 route get 198.19.250.9)
+has "$rt" "dev sstp0" || fail "an arbitrary destination does not go through the tunnel"
+ping_office default-route
+stop_client "$pid"
+routes=$(nsx laptop ip -4 route show)
+has "$routes" "0.0.0.0/1" && fail "0.0.0.0/1 left behind"
+has "$routes" "^198.18.80.1 " && fail "the host route to the server left behind"
+has "$routes" "^default via 198.18.80.30" || fail "the previous default route is gone after exit"
+nsx laptop ip route del default via 198.18.80.30
+
+# ---- the server restarts: the client reconnects by itself (one client for this and the next)
+case_start restart
+client restart sstp0 "${TRUST[@]}" --route 198.19.101.0/24 --keepalive-timeout 2
+pid=$LAST_CLIENT
+wait_for 30 "connected (restart)" status_has sstp0 'status: "connected"'
+ping_office restart-before
+kill -TERM "$DP_PID"
+wait_for 20 "the data plane to stop" stopped "$DP_PID"
+wait_for 15 "the client to see the disconnect" \
+  log_has restart "disconnected: the server disconnected the call"
+wait_for 15 "the client to schedule a reconnect" log_has restart "reconnecting in"
+not_active Laptop || fail "restart: a session survived the data plane"
+start_dp
+wait_for 60 "the client to reconnect" \
+  count_ge "$W/restart.log" "connected: 198.19.101.100 peer 198.19.101.1" 2
+wait_for 10 "--status connected after the restart" status_has sstp0 'status: "connected"'
+status_has sstp0 "reconnects: [1-9]" || fail "restart: --status counts no reconnect"
+ping_office restart-after
+
+# ---- the server vanishes (frozen): the client's SSTP echo (--keepalive-timeout 2) finds out,
+# disconnects and reconnects once the server is back
+case_start keepalive
+kill -STOP "$DP_PID"
+wait_for 30 "the client to give up on the silent server" \
+  log_has restart "disconnected: peer silent for .*dead peer"
+status_has sstp0 'status: "connected"' && fail "keepalive: --status still says connected"
+kill -CONT "$DP_PID"
+wait_for 60 "the client to reconnect after the freeze" \
+  count_ge "$W/restart.log" "connected: 198.19.101.100 peer 198.19.101.1" 3
+ping_office keepalive-after
+stop_client "$pid"
+wait_for 15 "laptop gone (keepalive)" not_active Laptop
+
+log "PASS ($CASES cases)"
