@@ -1,39 +1,11 @@
 // libFuzzer target: the server's receive path. TLS plaintext goes through the stream assembler
 // into ServerStateMachine, interleaved with authentication, local PPP frames and timer ticks.
-// Everything the server sends must be a valid SSTP packet.
-#include <algorithm>
+// Everything the server sends must be a valid SSTP packet (fuzz_stream_harness.h).
 #include <cstddef>
 #include <cstdint>
-#include <cstring>
 
 #include "sstp/state_machine.h"
-
-namespace {
-
-class CheckingSink : public sstp::Sink {
- public:
-  void SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) override {
-    uint8_t buf[sstp::kMaxPacketSize];
-    if (head.size() + tail.size() > sizeof(buf)) __builtin_trap();
-    std::memcpy(buf, head.data(), head.size());
-    if (!tail.empty()) std::memcpy(buf + head.size(), tail.data(), tail.size());
-    if (!sstp::ParsePacket(absl::MakeConstSpan(buf, head.size() + tail.size())).ok()) {
-      __builtin_trap();
-    }
-  }
-  void DeliverPpp(absl::Span<const uint8_t> frame) override {
-    if (frame.size() > sstp::kMaxDataPayload) __builtin_trap();
-  }
-  void OnEvent(const sstp::Event& event) override {
-    if (closed_) __builtin_trap();  // nothing after kClosed
-    if (event.type == sstp::EventType::kClosed) closed_ = true;
-  }
-
- private:
-  bool closed_ = false;
-};
-
-}  // namespace
+#include "tests/sstp/fuzz_stream_harness.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   sstp::ServerConfig config;
@@ -41,34 +13,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   config.cert_hash_sha1.fill(0x22);
   sstp::Nonce nonce;
   nonce.fill(0x33);
-  CheckingSink sink;
+  sstp_fuzz::CheckingSink sink;
   sstp::ServerStateMachine server(config, nonce, &sink);
-  sstp::StreamAssembler assembler;
-  absl::Time now = absl::FromUnixSeconds(1'790'000'000);
-  server.Start(now);
-  // Each step: an op byte (2 bits kind, 6 bits length/amount) then its bytes.
-  size_t pos = 0;
-  while (pos < size) {
-    const uint8_t op = data[pos++];
-    const size_t n = std::min<size_t>((op & 0x3F) + 1, size - pos);
-    const absl::Span<const uint8_t> chunk(data + pos, n);
-    switch (op >> 6) {
-      case 0:
-      case 1:
-        (void)sstp::FeedStream(now, assembler, server, chunk);
-        pos += n;
-        break;
-      case 2:
-        server.OnAuthenticationFinished(now, sstp::ZeroHlak());
-        (void)server.SendPppFrame(now, chunk);
-        pos += n;
-        break;
-      case 3:
-        now += absl::Seconds(op & 0x3F) * 2;
-        server.OnTimer(now);
-        break;
-    }
-    if (server.next_deadline() < now - absl::Seconds(1)) __builtin_trap();  // overdue timer
-  }
+  sstp_fuzz::RunStream(server, data, size, /*disconnect_op=*/false);
   return 0;
 }
