@@ -113,7 +113,7 @@ sstpt_init() {
     : "${CLIENT:=$BUILD/client/sstp-client}"
   fi
   case "$P" in
-    sstpt-?* | sstp-?*) ;;
+    sstpt-?* | sstp-*) ;;
     *) fail "namespace prefix '$P' must start with sstpt- (tests) or sstp- (the demo)" ;;
   esac
   mkdir -p "$W" "$RUN_DIR"
