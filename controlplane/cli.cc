@@ -19,7 +19,8 @@ struct MenuNode {
 
 const std::map<std::string, MenuNode>& Tree() {
   static const auto* tree = new std::map<std::string, MenuNode>{
-      {"", {{"certificate", "interface", "ip", "ppp", "system"}, {"export"}}},
+      {"", {{"certificate", "interface", "ip", "log", "ppp", "system"}, {"export"}}},
+      {"/log", {{}, {"print"}}},
       {"/interface", {{"ethernet", "sstp-client", "sstp-server"}, {"export"}}},
       {"/interface sstp-server",
        {{"server"}, {"add", "export", "monitor", "print", "remove", "set"}}},

@@ -63,6 +63,9 @@ std::vector<TableSpec> BuildSpecs() {
                 {"add-default-route", Kind::kBool, "no"},
                 {"dial-on-demand", Kind::kBool, "no"},
                 {"authentication", Kind::kAuth, "pap,chap,mschap1,mschap2"},
+                // RouterOS 6: check the server's certificate against the trusted ones in
+                // /certificate (default no, as there: two RouterOS ends work without one).
+                {"verify-server-certificate", Kind::kBool, "no"},
                 {"comment", Kind::kString, ""},
                 {"disabled", Kind::kBool, "yes"}},
                "sstp-out",

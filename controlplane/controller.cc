@@ -9,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
@@ -79,6 +80,26 @@ std::string MacString(const std::array<uint8_t, 6>& m) {
 
 bool IsStringKind(Kind k) { return k == Kind::kString || k == Kind::kName || k == Kind::kRoutes; }
 
+// What /interface sstp-client monitor shows, in order: the manual's monitor fields, then what
+// the client program adds (addresses, counters from its side: tx = sent to the server).
+const std::vector<std::string>& ClientStatusKeys() {
+  static const auto* keys = new std::vector<std::string>{
+      "status",    "uptime",    "idle-time",     "user",           "caller-id",   "encoding",
+      "mtu",       "mru",       "local-address", "remote-address", "rx-byte",     "tx-byte",
+      "rx-packet", "tx-packet", "reconnects",    "last-error",     "next-attempt"};
+  return *keys;
+}
+
+// "2160541" -> "2 160 541", as RouterOS prints counters in tables.
+std::string GroupDigits(const std::string& digits) {
+  std::string out;
+  for (size_t i = 0; i < digits.size(); ++i) {
+    if (i > 0 && (digits.size() - i) % 3 == 0) out += ' ';
+    out += digits[i];
+  }
+  return out;
+}
+
 }  // namespace
 
 struct Controller::Row {
@@ -129,7 +150,7 @@ Controller::Result Controller::Execute(absl::string_view line, const MenuPath& c
     return r;
   }
   Result out = Run(*cmd, now);
-  SweepClosed();
+  SweepClosed(now);
   out.cwd = cwd;
   return out;
 }
@@ -202,18 +223,35 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
       rows.push_back(std::move(r));
     }
   }
-  auto uptime = [&](const Session& s) { return FormatDuration(Seconds(now - s.up_at)); };
+  // The live fields of a session: times from the control plane's clock, counters as the data
+  // plane last reported them (kCounters every second, final ones in kSessionClosed). rx is what
+  // the router received from the client, tx what it sent, as on any RouterOS interface.
+  auto live = [&](const Session& s, std::map<std::string, std::string>& v) {
+    v["mtu"] = absl::StrCat(s.mtu);
+    v["uptime"] = FormatDuration(Seconds(now - s.up_at));
+    v["idle-time"] = FormatDuration(Seconds(now - s.last_activity));
+    v["rx-byte"] = absl::StrCat(s.counters.rx_bytes);
+    v["tx-byte"] = absl::StrCat(s.counters.tx_bytes);
+    v["rx-packet"] = absl::StrCat(s.counters.rx_packets);
+    v["tx-packet"] = absl::StrCat(s.counters.tx_packets);
+  };
   if (path == kSstpServer) {
     for (Row& r : rows) {
       const Session* bound = nullptr;
       for (const auto& [id, s] : sessions_) {
-        if (!s->dynamic_iface && s->iface == r.v["name"]) bound = s.get();
+        if (!s->dynamic_iface && s->iface == r.v["name"] && s->state != SessionState::kClosed) {
+          bound = s.get();
+        }
       }
       r.flags = absl::StrCat(r.v["disabled"] == "yes" ? "X" : " ", " ", bound ? "R" : " ");
-      r.v["mtu"] = bound ? absl::StrCat(bound->mtu) : "";
-      r.v["client-address"] = bound ? bound->caller_id : "";
-      r.v["uptime"] = bound ? uptime(*bound) : "";
-      if (bound) r.session = bound->id;
+      for (const char* k : {"mtu", "client-address", "uptime", "idle-time", "encoding"})
+        r.v[k] = "";
+      for (const char* k : {"rx-byte", "tx-byte", "rx-packet", "tx-packet"}) r.v[k] = "0";
+      if (bound) {
+        r.v["client-address"] = bound->caller_id;
+        live(*bound, r.v);
+        r.session = bound->id;
+      }
     }
     for (const auto& [id, s] : sessions_) {
       if (!s->dynamic_iface || s->user.empty() || s->state == SessionState::kClosed) continue;
@@ -223,10 +261,9 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
       r.flags = " DR";
       r.v = {{"name", s->iface},
              {"user", s->user},
-             {"mtu", absl::StrCat(s->mtu)},
              {"client-address", s->caller_id},
-             {"uptime", uptime(*s)},
              {"encoding", ""}};
+      live(*s, r.v);
       rows.push_back(std::move(r));
     }
   } else if (path == kActive) {
@@ -240,8 +277,10 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
              {"service", "sstp"},
              {"caller-id", s->caller_id},
              {"address", s->remote_addr ? FormatIpv4(s->remote_addr) : ""},
-             {"uptime", uptime(*s)},
-             {"encoding", ""}};
+             {"encoding", ""},
+             {"interface", s->iface},
+             {"session-id", absl::StrCat("0x", absl::Hex(id))}};
+      live(*s, r.v);
       rows.push_back(std::move(r));
     }
   } else if (path == kRoute) {
@@ -313,10 +352,12 @@ std::string Controller::Flags(const MenuPath& path) const {
 
 Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   Result r;
-  bool detail = false;
+  bool detail = false, stats = false;
   for (const Positional& p : cmd.positional) {
     if (p.text == "detail" && !p.find) {
       detail = true;
+    } else if (p.text == "stats" && !p.find && (cmd.path == kSstpServer || cmd.path == kActive)) {
+      stats = true;
     } else if ((p.text == "brief" || p.text == "without-paging") && !p.find) {
     } else {
       r.status = EndOfCommand(p.column);
@@ -366,10 +407,29 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
 
   // Detail form: index, flags, then name=value groups.
   bool detail_form = detail || path == kSstpClient || path == kProfile;
-  if (detail_form && spec != nullptr) {
+  if (detail_form && (spec != nullptr || path == kActive)) {
     std::vector<std::vector<std::string>> groups;
     int idx_width = 2;
-    if (path == kSecret) {
+    // Which fields print quoted (RouterOS quotes strings, not numbers, addresses or times).
+    auto quoted = [&](const std::string& name) {
+      if (path == kActive) {
+        return name == "name" || name == "caller-id" || name == "encoding" || name == "interface";
+      }
+      if (path == kSstpServer && name == "encoding") return true;
+      const PropSpec* p = spec ? spec->Find(name) : nullptr;
+      return p != nullptr && IsStringKind(p->kind);
+    };
+    if (stats) {
+      // print stats detail: the identity, then the counters.
+      groups = {{"name"}, {"rx-byte", "tx-byte", "rx-packet", "tx-packet"}};
+    } else if (path == kSstpServer) {
+      groups = {{"name", "user", "mtu", "client-address", "uptime", "encoding"}};
+    } else if (path == kActive) {
+      groups = {{"name", "service", "caller-id", "address", "uptime", "encoding"},
+                {"session-id", "interface", "mtu", "idle-time"},
+                {"rx-byte", "tx-byte", "rx-packet", "tx-packet"}};
+      idx_width = 2;
+    } else if (path == kSecret) {
       groups = {{"name", "service", "caller-id", "password", "profile"},
                 {"local-address", "remote-address", "routes"}};
       idx_width = 3;
@@ -405,11 +465,11 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
       for (const auto& group : groups) {
         std::vector<std::string> fields;
         for (const std::string& name : group) {
-          const PropSpec* p = spec->Find(name);
+          const PropSpec* p = spec ? spec->Find(name) : nullptr;
           std::string v = row.v.count(name) ? row.v.at(name) : "";
           if (path == kProfile && name != "name" && v.empty()) continue;
           if (path == kProfile && name != "name" && p && v == p->def) continue;
-          fields.push_back(absl::StrCat(name, "=", p && IsStringKind(p->kind) ? Quote(v) : v));
+          fields.push_back(absl::StrCat(name, "=", quoted(name) ? Quote(v) : v));
         }
         if (fields.empty()) continue;
         // Wrap a long group at 80 columns, as a terminal of that width would.
@@ -438,7 +498,18 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   int idx_width = 2;
   std::vector<Column> cols;
   std::vector<std::string> keys;
-  if (path == kSstpServer) {
+  if (stats) {
+    // RouterOS "print stats": cumulative counters, right-aligned, digits grouped by three.
+    cols = {{"NAME", 20, false, true},
+            {"RX-BYTE", 15, true},
+            {"TX-BYTE", 15, true},
+            {"RX-PACKET", 11, true},
+            {"TX-PACKET", 11, true}};
+    keys = {"name", "rx-byte", "tx-byte", "rx-packet", "tx-packet"};
+    for (Row& row : rows) {
+      for (size_t k = 1; k < keys.size(); ++k) row.v[keys[k]] = GroupDigits(row.v[keys[k]]);
+    }
+  } else if (path == kSstpServer) {
     cols = {{"NAME", 9, false, true}, {"USER", 12},  {"MTU", 10},
             {"CLIENT-ADDRESS", 17},   {"UPTIME", 8}, {"ENCODING", 11}};
     keys = {"name", "user", "mtu", "client-address", "uptime", "encoding"};
@@ -552,6 +623,11 @@ Controller::Result Controller::Monitor(const Command& cmd, absl::Time now) {
       kv.emplace_back("user", Quote(s.user));
       kv.emplace_back("caller-id", Quote(s.caller_id));
       kv.emplace_back("mtu", absl::StrCat(s.mtu));
+      // Not in the manual's transcript: the data plane's counters (rx = from the client).
+      kv.emplace_back("rx-byte", absl::StrCat(s.counters.rx_bytes));
+      kv.emplace_back("tx-byte", absl::StrCat(s.counters.tx_bytes));
+      kv.emplace_back("rx-packet", absl::StrCat(s.counters.rx_packets));
+      kv.emplace_back("tx-packet", absl::StrCat(s.counters.tx_packets));
     }
   } else {
     // /interface sstp-client: what the client program reported.
@@ -560,11 +636,13 @@ Controller::Result Controller::Monitor(const Command& cmd, absl::Time now) {
     std::string status = row.v.at("disabled") == "yes" ? "disabled" : "disconnected";
     if (it != client_status_.end() && it->second.count("status")) status = it->second.at("status");
     kv.emplace_back("status", Quote(status));
-    if (it != client_status_.end()) {
-      for (const char* k :
-           {"uptime", "idle-time", "encoding", "mtu", "mru", "local-address", "remote-address"}) {
+    if (it != client_status_.end() && row.v.at("disabled") != "yes") {
+      for (const std::string& k : ClientStatusKeys()) {
+        if (k == "status") continue;
         auto f = it->second.find(k);
-        if (f != it->second.end()) kv.emplace_back(k, f->second);
+        if (f == it->second.end()) continue;
+        const bool quoted = k == "user" || k == "caller-id" || k == "last-error";
+        kv.emplace_back(k, quoted ? Quote(f->second) : f->second);
       }
     }
   }
@@ -586,8 +664,7 @@ Controller::Result Controller::Report(const Command& cmd, absl::Time now) {
     r.status = EndOfCommand(cmd.positional[consumed].column);
     return r;
   }
-  static const std::vector<std::string> kKeys = {
-      "status", "uptime", "idle-time", "encoding", "mtu", "mru", "local-address", "remote-address"};
+  const std::vector<std::string>& kKeys = ClientStatusKeys();
   for (const Arg& a : cmd.args) {
     if (std::find(kKeys.begin(), kKeys.end(), a.name) == kKeys.end() || a.value.size() > 128) {
       r.status = EndOfCommand(a.column);
@@ -706,6 +783,7 @@ Controller::Result Controller::Run(const Command& cmd, absl::Time now) {
     r.output = absl::StrCat("# sstp-controlplane configuration\n", config_.Export(path));
     return r;
   }
+  if (verb == "print" && path == MenuPath{"log"}) return PrintLog(cmd, now);
   if (verb == "print") return Print(cmd, now);
   if (verb == "monitor") return Monitor(cmd, now);
   if (verb == "import") return ImportCertificate(cmd);
@@ -794,13 +872,7 @@ Controller::Result Controller::Run(const Command& cmd, absl::Time now) {
     config_ = std::move(trial);
     r.changed = !statics.empty();
     if (r.changed) ApplyConfigSideEffects(path);
-    for (auto it = sessions_.begin(); it != sessions_.end();) {
-      if (it->second->state == SessionState::kClosed) {
-        RemoveSession((it++)->first);
-      } else {
-        ++it;
-      }
-    }
+    SweepClosed(now);
     return r;
   }
   r.status = absl::InvalidArgumentError(
@@ -869,7 +941,8 @@ void Controller::ApplyConfigSideEffects(const MenuPath& path) {
     return path.empty() ||
            (path.size() <= p.size() && std::equal(path.begin(), path.end(), p.begin()));
   };
-  if (under(kServer) || under(kCertificate)) {
+  // /interface sstp-server itself is the static interface table, not the server settings.
+  if ((under(kServer) && path != kSstpServer) || under(kCertificate)) {
     SendConfig();
     if (config_.Server("enabled") != "yes") {
       for (auto& [id, s] : sessions_) {
@@ -917,6 +990,12 @@ void Controller::ApplyConfigSideEffects(const MenuPath& path) {
     sent_addresses_ = now_addrs;
   }
   if (under(kRoute)) SendStaticRoutes(true);
+  if (under(kSstpServer) && path != kServer) {
+    // Static interfaces added, renamed or removed: sessions take (or give back) their names.
+    for (auto& [id, s] : sessions_) {
+      if (!s->user.empty() && s->state != SessionState::kClosed) BindInterface(*s);
+    }
+  }
   if (under(kSecret)) {
     // A secret removed or disabled ends its sessions.
     for (auto& [id, s] : sessions_) {
@@ -1026,7 +1105,10 @@ void Controller::BindInterface(Session& s) {
     std::string name = config_.GetOf(spec, it, "name");
     bool taken = false;
     for (const auto& [id, o] : sessions_) {
-      if (o.get() != &s && !o->dynamic_iface && o->iface == name) taken = true;
+      if (o.get() != &s && !o->dynamic_iface && o->iface == name &&
+          o->state != SessionState::kClosed) {
+        taken = true;
+      }
     }
     if (!taken) {
       s.dynamic_iface = false;
@@ -1061,6 +1143,7 @@ void Controller::OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSess
   s->remote_addr = d.up.remote_v4.family == 4 ? d.up.remote_v4.v4() : 0;
   s->routes = d.up.routes;
   s->profile = ProfileOf(s->user);
+  s->logged_in = d.up_unix_ns != 0;
   // The address stays leased to the session: find the pool it came from, so it is never handed
   // out twice.
   if (s->remote_addr) {
@@ -1139,7 +1222,13 @@ void Controller::OnMessage(uint32_t lcore, const ring::Decoded& msg, absl::Time 
     }
     case MsgType::kSessionClosed: {
       Session* s = FindSession(msg.session_id);
-      if (s != nullptr) s->state = SessionState::kClosed;
+      if (s != nullptr) {
+        const auto& c = std::get<ring::SessionClosed>(msg.body);
+        // The final counters (what the last kCounters did not yet include).
+        s->counters = c.counters;
+        if (s->close_reason.empty()) s->close_reason = ring::CloseReasonName(c.reason);
+        s->state = SessionState::kClosed;
+      }
       break;
     }
     case MsgType::kCounters: {
@@ -1165,23 +1254,33 @@ void Controller::OnMessage(uint32_t lcore, const ring::Decoded& msg, absl::Time 
     default:
       break;  // down-direction types never arrive on an up ring
   }
-  SweepClosed();
+  SweepClosed(now);
 }
 
-void Controller::SweepClosed() {
+void Controller::SweepClosed(absl::Time now) {
   for (auto it = sessions_.begin(); it != sessions_.end();) {
     if (it->second->state == SessionState::kClosed) {
-      RemoveSession((it++)->first);
+      RemoveSession((it++)->first, now);
     } else {
       ++it;
     }
   }
 }
 
-void Controller::RemoveSession(uint64_t id) {
+void Controller::RemoveSession(uint64_t id, absl::Time now) {
   auto it = sessions_.find(id);
   if (it == sessions_.end()) return;
   Session& s = *it->second;
+  if (s.logged_in) {
+    // RouterOS's accounting line: "<user> logged out, <seconds> <bytes in> <bytes out>
+    // <packets in> <packets out>", the counters as the data plane last (or finally) reported.
+    Log("sstp,ppp,info,account",
+        absl::StrCat(s.user, " logged out, ", Seconds(now - s.up_at), " ", s.counters.rx_bytes, " ",
+                     s.counters.tx_bytes, " ", s.counters.rx_packets, " ", s.counters.tx_packets,
+                     s.close_reason.empty() ? "" : " (", s.close_reason,
+                     s.close_reason.empty() ? "" : ")"),
+        now);
+  }
   for (const ring::RouteEntry& r : s.routes) SendRoute(r, id, false);
   if (s.remote_leased) leases_.Release(s.remote_addr, id);
   if (s.local_leased) leases_.Release(s.local_addr, id);
@@ -1203,7 +1302,7 @@ void Controller::OnTimer(absl::Time now) {
       Close(*s, ring::CloseReason::kIdleTimeout, "idle-timeout");
     }
   }
-  SweepClosed();
+  SweepClosed(now);
 }
 
 absl::Time Controller::NextDeadline() const {
@@ -1365,6 +1464,11 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
   if (first_up) {
     s.up_at = now;
     s.last_activity = now;
+    s.logged_in = true;
+    Log("sstp,ppp,info,account",
+        absl::StrCat(s.user, " logged in, ", s.remote_addr ? FormatIpv4(s.remote_addr) : "",
+                     " from ", s.caller_id, " (", ring::AuthMethodName(s.method), ")"),
+        now);
   }
   ring::SessionUp up;
   if (s.local_addr) up.local_v4 = ring::IpAddr::V4(s.local_addr);
@@ -1418,9 +1522,61 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
   }
 }
 
+void Controller::SetClientStatus(const std::string& name,
+                                 std::map<std::string, std::string> status) {
+  if (status.empty()) {
+    client_status_.erase(name);
+  } else {
+    client_status_[name] = std::move(status);
+  }
+}
+
+void Controller::Log(const std::string& topics, const std::string& message, absl::Time now) {
+  LogEntry e{now, topics, message};
+  if (log_hook_) log_hook_(e);
+  if (log_.size() >= kMaxLogLines) log_.pop_front();
+  log_.push_back(std::move(e));
+}
+
+void Controller::AuthFailed(const Session& s, const std::string& user, ring::AuthMethod method,
+                            const std::string& reason, absl::Time now) {
+  // RouterOS: "<user> authentication failed: <reason>"; the caller and the method say which
+  // client tried and how.
+  Log("sstp,ppp,error",
+      absl::StrCat(user.empty() ? "(no user)" : user, " authentication failed: ", reason,
+                   " (caller-id ", s.caller_id, ", ", ring::AuthMethodName(method), ")"),
+      now);
+}
+
+Controller::Result Controller::PrintLog(const Command& cmd, absl::Time now) {
+  Result r;
+  for (const Positional& p : cmd.positional) {
+    if (p.find || (p.text != "without-paging" && p.text != "brief")) {
+      r.status = EndOfCommand(p.column);
+      return r;
+    }
+  }
+  for (const Arg& a : cmd.args) {
+    r.status = EndOfCommand(a.column);
+    return r;
+  }
+  // RouterOS prints today's lines with the time only, older ones with "mon/dd" first.
+  const absl::TimeZone utc = absl::UTCTimeZone();
+  const std::string today = absl::FormatTime("%Y-%m-%d", now, utc);
+  for (const LogEntry& e : log_) {
+    std::string when = absl::FormatTime("%H:%M:%S", e.time, utc);
+    if (absl::FormatTime("%Y-%m-%d", e.time, utc) != today) {
+      when = absl::StrCat(absl::AsciiStrToLower(absl::FormatTime("%b/%d", e.time, utc)), " ", when);
+    }
+    absl::StrAppend(&r.output, " ", when, " ", e.topics, " ", e.message, "\n");
+  }
+  return r;
+}
+
 void Controller::Close(Session& s, ring::CloseReason reason, const std::string& detail) {
   if (s.state == SessionState::kClosed) return;
   s.state = SessionState::kClosed;
+  s.close_reason = ring::CloseReasonName(reason);
   if (sink_) {
     sink_->Send(s.lcore, ring::MsgType::kSessionClose, s.id, ring::SessionClose{reason, detail});
   }

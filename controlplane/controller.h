@@ -6,6 +6,7 @@
 #define CONTROLPLANE_CONTROLLER_H_
 
 #include <cstdint>
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -68,6 +69,8 @@ struct Session {
   absl::Time last_activity;
   ring::CounterBlock counters;
   std::vector<ring::RouteEntry> routes;  // installed with the session (host route first)
+  bool logged_in = false;                // reached kUp: its logout is logged with the counters
+  std::string close_reason;              // why it ended (CloseReasonName), for the log
   std::string profile;
   std::unique_ptr<SessionEngine> engine;
 };
@@ -77,6 +80,14 @@ struct UserEntry {
   std::string name, password, profile, caller_id;
   std::string local_address, remote_address;  // address or pool name, "" unset
   std::string routes;
+};
+
+// One line of the control plane's log (/log print), RouterOS style: topics like
+// "sstp,ppp,error" and a message.
+struct LogEntry {
+  absl::Time time;
+  std::string topics;
+  std::string message;
 };
 
 using EngineFactory =
@@ -114,6 +125,14 @@ class Controller {
   absl::Time NextDeadline() const;
 
   void set_engine_factory(EngineFactory f) { engine_factory_ = std::move(f); }
+  // Every log line also goes to this hook (the daemon prints it to stderr/syslog).
+  void set_log_hook(std::function<void(const LogEntry&)> f) { log_hook_ = std::move(f); }
+
+  // Appends to the bounded in-memory log (the oldest lines go first, as RouterOS's memory
+  // action with memory-lines=1000) and calls the hook.
+  static constexpr size_t kMaxLogLines = 1000;
+  void Log(const std::string& topics, const std::string& message, absl::Time now);
+  const std::deque<LogEntry>& log() const { return log_; }
   void AddPort(const std::string& name, const std::string& mac, int mtu);
 
   // ---- called by session engines ----
@@ -131,6 +150,13 @@ class Controller {
   void NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64_t remote_ifid, bool bridge,
                  absl::Time now);
   void Close(Session& s, ring::CloseReason reason, const std::string& detail);
+  // A failed authentication: one log line with the user, the caller, the method and why.
+  void AuthFailed(const Session& s, const std::string& user, ring::AuthMethod method,
+                  const std::string& reason, absl::Time now);
+
+  // The state of the sstp-client program of an /interface sstp-client entry (the monitor fields
+  // it reports); an empty map forgets it.
+  void SetClientStatus(const std::string& name, std::map<std::string, std::string> status);
 
   Session* FindSession(uint64_t id);
   const std::map<uint64_t, std::unique_ptr<Session>>& sessions() const { return sessions_; }
@@ -153,8 +179,8 @@ class Controller {
   void SendStaticRoutes(bool add);
   void SendRoute(const ring::RouteEntry& r, uint64_t session, bool add);
   void BindInterface(Session& s);
-  void RemoveSession(uint64_t id);
-  void SweepClosed();  // sessions closed during a call are removed after it
+  void RemoveSession(uint64_t id, absl::Time now);
+  void SweepClosed(absl::Time now);  // sessions closed during a call are removed after it
   void OnDumpSession(uint32_t lcore, uint64_t id, const ring::DumpSession& d, absl::Time now);
   void ApplyConfigSideEffects(const MenuPath& path);
   std::string ProfileOf(const std::string& user) const;
@@ -173,6 +199,9 @@ class Controller {
   std::vector<ring::IpAddressConfig> sent_addresses_;
   // Runtime status the SSTP client program reports for /interface sstp-client (not persisted).
   std::map<std::string, std::map<std::string, std::string>> client_status_;
+  std::deque<LogEntry> log_;
+  std::function<void(const LogEntry&)> log_hook_;
+  Result PrintLog(const Command& cmd, absl::Time now);
 };
 
 }  // namespace cp

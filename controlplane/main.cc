@@ -21,12 +21,14 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
 #include "controlplane/cli.h"
+#include "controlplane/client_supervisor.h"
 #include "controlplane/controller.h"
 #include "controlplane/ctl_protocol.h"
 #include "controlplane/persist.h"
@@ -60,13 +62,15 @@ struct Options {
   std::string files_dir;
   std::string ring_name = "/sstp-ring";
   std::vector<std::string> ports;  // name[=mac]
+  std::string client_bin;          // sstp-client for /interface sstp-client (default: beside us)
 };
 
 void Usage() {
   fprintf(stderr,
           "usage: sstp-controlplane [--run-dir DIR] [--config FILE] [--files-dir DIR]\n"
           "                         [--ring SHM-NAME] [--port NAME[=MAC]]... \n"
-          "                         [--log-level debug|info|warning|error] [--syslog]\n");
+          "                         [--log-level debug|info|warning|error] [--syslog]\n"
+          "                         [--client-bin PATH]\n");
 }
 
 // Messages for the data plane: straight into the ring, or into a bounded backlog while the ring
@@ -181,6 +185,19 @@ int Listen(const std::string& path) {
   return fd;
 }
 
+// The sstp-client program: installed beside sstp-controlplane, or in the build tree's client/.
+std::string DefaultClientBinary() {
+  char self[4096];
+  ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+  if (n <= 0) return "sstp-client";
+  std::string dir(self, size_t(n));
+  dir = dir.substr(0, dir.rfind('/'));
+  for (const std::string& c : {dir + "/sstp-client", dir + "/../client/sstp-client"}) {
+    if (access(c.c_str(), X_OK) == 0) return c;
+  }
+  return dir + "/sstp-client";
+}
+
 class Daemon {
  public:
   explicit Daemon(Options o)
@@ -197,6 +214,7 @@ class Daemon {
   void OnClientReadable(int fd);
   void HandleRequest(Client& c, absl::string_view payload);
   void CloseClient(int fd);
+  void ApplyClients();
   void Add(int fd) {
     epoll_event ev{};
     ev.events = EPOLLIN;
@@ -210,6 +228,7 @@ class Daemon {
   int ep_ = -1, ctl_fd_ = -1, ring_sock_fd_ = -1, timer_fd_ = -1, sig_fd_ = -1;
   ring::Doorbell up_bell_;
   std::unique_ptr<ring::Segment> seg_;
+  std::unique_ptr<ClientSupervisor> clients_sup_;
   std::vector<ring::Consumer> consumers_;
   std::map<int, Client> clients_;
   std::vector<int> dp_links_;  // connections on ring.sock
@@ -230,6 +249,12 @@ absl::Status Daemon::LoadConfig() {
   if (!s.ok()) return absl::InvalidArgumentError(absl::StrCat(opt_.config, ": ", s.message()));
   Log(Level::kInfo, "configuration loaded from %s", opt_.config);
   return absl::OkStatus();
+}
+
+void Daemon::ApplyClients() {
+  if (clients_sup_ == nullptr) return;
+  clients_sup_->Apply(ClientSpecs(controller_.config(), opt_.files_dir, opt_.run_dir + "/clients"),
+                      absl::Now());
 }
 
 void Daemon::Persist() {
@@ -299,6 +324,7 @@ void Daemon::Tick() {
     }
   }
   controller_.OnTimer(absl::Now());
+  if (clients_sup_) clients_sup_->Tick(absl::Now());
   sink_.Flush();
 }
 
@@ -345,7 +371,10 @@ void Daemon::HandleRequest(Client& c, absl::string_view payload) {
       response = absl::StrCat("0", PathString(cwd), "\n", absl::StrJoin(cands, "\n"));
     } else {
       Controller::Result r = controller_.Execute(line, cwd, absl::Now());
-      if (r.changed) Persist();
+      if (r.changed) {
+        Persist();
+        ApplyClients();
+      }
       sink_.Flush();
       if (r.status.ok()) {
         response = absl::StrCat("0", PathString(r.cwd), "\n", r.output);
@@ -401,6 +430,11 @@ int Daemon::Run() {
   if (opt_.files_dir.empty()) opt_.files_dir = opt_.run_dir;
   controller_ = Controller(&sink_, Controller::Options{opt_.files_dir, "sstp"});
   controller_.set_engine_factory(MakePppEngineFactory());
+  // The controller's log (/log print) also goes to stderr and syslog.
+  controller_.set_log_hook([](const LogEntry& e) {
+    Log(absl::StrContains(e.topics, "error") ? Level::kWarn : Level::kInfo, "%s: %s", e.topics,
+        e.message);
+  });
   for (const std::string& p : opt_.ports) {
     size_t eq = p.find('=');
     controller_.AddPort(p.substr(0, eq), eq == std::string::npos ? "" : p.substr(eq + 1), 1500);
@@ -434,11 +468,31 @@ int Daemon::Run() {
   sigaddset(&mask, SIGTERM);
   sigaddset(&mask, SIGINT);
   sigaddset(&mask, SIGHUP);
+  sigaddset(&mask, SIGCHLD);
   sigprocmask(SIG_BLOCK, &mask, nullptr);
   signal(SIGPIPE, SIG_IGN);
   sig_fd_ = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
   for (int fd : {ctl_fd_, ring_sock_fd_, timer_fd_, sig_fd_, up_bell_.fd()}) Add(fd);
   Log(Level::kInfo, "listening on %s/ctl.sock; ring %s", opt_.run_dir, opt_.ring_name);
+  // /interface sstp-client: one sstp-client child per enabled entry.
+  std::string bin = opt_.client_bin.empty() ? DefaultClientBinary() : opt_.client_bin;
+  ClientSupervisor::Hooks hooks;
+  hooks.status = [this](const std::string& name, std::map<std::string, std::string> st) {
+    controller_.SetClientStatus(name, std::move(st));
+  };
+  hooks.log = [this](const std::string& topics, const std::string& message) {
+    controller_.Log(topics, message, absl::Now());
+  };
+  hooks.watch = [this](int fd, bool add) {
+    if (add) {
+      Add(fd);
+    } else {
+      epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
+    }
+  };
+  clients_sup_ = std::make_unique<ClientSupervisor>(
+      ClientSupervisor::Options{bin, opt_.run_dir + "/clients"}, std::move(hooks));
+  ApplyClients();
   Tick();
 
   while (running_) {
@@ -490,7 +544,9 @@ int Daemon::Run() {
         signalfd_siginfo si;
         ssize_t r = read(sig_fd_, &si, sizeof si);
         (void)r;
-        if (r == ssize_t(sizeof si) && si.ssi_signo == SIGHUP) {
+        if (r == ssize_t(sizeof si) && si.ssi_signo == SIGCHLD) {
+          if (clients_sup_) clients_sup_->Reap(absl::Now());
+        } else if (r == ssize_t(sizeof si) && si.ssi_signo == SIGHUP) {
           // Reload: a damaged file is refused with its line and reason, and the running (last
           // good) configuration stays.
           absl::Status st = LoadConfig();
@@ -498,6 +554,7 @@ int Daemon::Run() {
             Log(Level::kError, "reload refused: %s; keeping the running configuration",
                 st.message());
           }
+          ApplyClients();
           sink_.Flush();
         } else {
           running_ = false;
@@ -506,11 +563,15 @@ int Daemon::Run() {
         up_bell_.Drain();
       } else if (clients_.count(fd)) {
         OnClientReadable(fd);
+      } else if (clients_sup_ && clients_sup_->Owns(fd)) {
+        clients_sup_->OnReadable(fd, absl::Now());
       }
     }
     DrainUp();
   }
   if (seg_ != nullptr) seg_->CpSetState(ring::CpState::kAbsent);
+  // The sstp-client children disconnect (SIGTERM) and are reaped before we go.
+  if (clients_sup_) clients_sup_->StopAll(absl::Seconds(5));
   Log(Level::kInfo, "exiting");
   unlink((opt_.run_dir + "/ctl.sock").c_str());
   unlink((opt_.run_dir + "/ring.sock").c_str());
@@ -539,6 +600,8 @@ int main(int argc, char** argv) {
       o.files_dir = next();
     } else if (a == "--ring") {
       o.ring_name = next();
+    } else if (a == "--client-bin") {
+      o.client_bin = next();
     } else if (a == "--port") {
       o.ports.push_back(next());
     } else if (a == "--syslog") {

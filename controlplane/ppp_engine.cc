@@ -118,7 +118,12 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     if (bs != std::string::npos && !c_.FindUser(name)) name = name.substr(bs + 1);
     auto u = c_.FindUser(name);
     if (!u) return ppp::Credential::NotFound();
-    if (!c_.MayConnect(s_, *u).ok()) return ppp::Credential::Disabled();
+    absl::Status may = c_.MayConnect(s_, *u);
+    if (!may.ok()) {
+      // ppp/ only knows "disabled"; the log says which check refused the user.
+      deny_reason_ = std::string(may.message());
+      return ppp::Credential::Disabled();
+    }
     return ppp::Credential::Found(u->password);
   }
 
@@ -147,6 +152,34 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     c_.Authorized(s_, user, ToRing(auth.method), session_->Hlak(), now);
   }
 
+  // One log line per failed authentication (RouterOS "<user> authentication failed: ...").
+  void LogAuthFailure(const ppp::SessionEvent& e, absl::Time now) {
+    const ppp::AuthResult* ar = session_->auth_result();
+    std::string reason;
+    if (e.reason == ppp::TerminateReason::kNoCommonAuth) {
+      reason = "no common authentication method";
+    } else if (ar == nullptr) {
+      reason = e.message;
+    } else {
+      switch (ar->failure) {
+        case ppp::AuthFailure::kWrongPassword:
+          reason = "wrong password";
+          break;
+        case ppp::AuthFailure::kNoSuchUser:
+          reason = "unknown user";
+          break;
+        case ppp::AuthFailure::kDisabled:
+          reason = deny_reason_.empty() ? "user disabled" : deny_reason_;
+          break;
+        default:
+          reason = std::string(ppp::AuthFailureName(ar->failure));
+          break;
+      }
+    }
+    c_.AuthFailed(s_, ar ? ar->user : "", ar ? ToRing(ar->method) : ring::AuthMethod::kNone, reason,
+                  now);
+  }
+
   void Pump(absl::Time now) {
     for (auto& f : session_->TakeOutput()) c_.SendFrame(s_, f);
     for (auto& e : session_->TakeEvents()) {
@@ -167,6 +200,10 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
           c_.NetworkUp(s_, mtu_, local_ifid_, remote_ifid_, bridge_, now);
           break;
         case T::kTerminated:
+          if (e.reason == ppp::TerminateReason::kAuthFailed ||
+              e.reason == ppp::TerminateReason::kNoCommonAuth) {
+            LogAuthFailure(e, now);
+          }
           c_.Close(s_, ToRing(e.reason), e.message);
           break;
         default:
@@ -183,6 +220,7 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   uint64_t local_ifid_ = 0, remote_ifid_ = 0;
   bool bridge_ = false;
   bool authorized_ = false;
+  std::string deny_reason_;  // why MayConnect refused the user, for the log
   absl::Time now_;
 };
 

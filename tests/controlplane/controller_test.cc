@@ -6,6 +6,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "controlplane/client_supervisor.h"
 #include "controlplane/persist.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
@@ -386,6 +387,62 @@ TEST_F(ControllerTest, StaticInterfaceBindsItsUser) {
               HasSubstr("status: \"connected\""));
 }
 
+TEST_F(ControllerTest, CountersFromTheDataPlaneShowInPrintMonitorAndActive) {
+  Ok("/ppp secret add name=Laptop password=1 remote-address=198.19.101.100");
+  Ok("/interface sstp-server server set enabled=yes");
+  Resync();
+  const uint64_t id = ring::MakeSessionId(1, 3);
+  Session* s = Open(id, 0xc6126301, 43886);
+  c_.Authorized(*s, "Laptop", ring::AuthMethod::kMsChap2, {}, now_);
+  ASSERT_TRUE(c_.Addresses(*s).ok());
+  c_.NetworkUp(*s, 1400, 0, 0, false, now_);
+  // Before any counters: zeros, idle since the link came up.
+  auto m0 = Run("/interface sstp-server monitor 0");
+  EXPECT_THAT(m0.output, HasSubstr("    rx-byte: 0\n"));
+  EXPECT_THAT(m0.output, HasSubstr("  idle-time: 0s\n"));
+
+  // The data plane's periodic counters, 90 s later; the client last sent something 30 s ago.
+  const absl::Time later = now_ + absl::Seconds(90);
+  ring::Counters c;
+  ring::SessionCounters sc;
+  sc.session_id = id;
+  sc.counters = {1234567, 7654321, 1000, 5000,
+                 uint64_t(absl::ToUnixNanos(later - absl::Seconds(30)))};
+  c.sessions.push_back(sc);
+  ring::SessionCounters unknown = sc;
+  unknown.session_id = ring::MakeSessionId(0, 99);  // a session we do not know: ignored
+  c.sessions.push_back(unknown);
+  c_.OnMessage(1, {ring::MsgType::kCounters, 0, c}, later);
+
+  auto mon = c_.Execute("/interface sstp-server monitor 0", {}, later).output;
+  EXPECT_THAT(mon, HasSubstr("     uptime: 1m30s\n"));
+  EXPECT_THAT(mon, HasSubstr("  idle-time: 30s\n"));
+  EXPECT_THAT(mon, HasSubstr("  caller-id: \"198.18.99.1:43886\"\n"));
+  EXPECT_THAT(mon, HasSubstr("        mtu: 1400\n"));
+  EXPECT_THAT(mon, HasSubstr("    rx-byte: 1234567\n"));
+  EXPECT_THAT(mon, HasSubstr("    tx-byte: 7654321\n"));
+  EXPECT_THAT(mon, HasSubstr("  rx-packet: 1000\n"));
+  EXPECT_THAT(mon, HasSubstr("  tx-packet: 5000\n"));
+  auto stats = c_.Execute("/interface sstp-server print stats", {}, later).output;
+  EXPECT_THAT(stats, HasSubstr("<sstp-Laptop>              1 234 567       7 654 321       1 000"
+                               "       5 000"));
+  auto active = c_.Execute("/ppp active print detail", {}, later).output;
+  EXPECT_THAT(active, HasSubstr("uptime=1m30s"));
+  EXPECT_THAT(active, HasSubstr("idle-time=30s"));
+  EXPECT_THAT(active, HasSubstr("mtu=1400"));
+  EXPECT_THAT(active, HasSubstr("rx-byte=1234567 tx-byte=7654321 rx-packet=1000 tx-packet=5000"));
+  EXPECT_THAT(c_.Execute("/ppp active print stats", {}, later).output,
+              HasSubstr("Laptop                     1 234 567       7 654 321"));
+
+  // A counter update without new receive time keeps the idle clock running.
+  sc.counters.tx_bytes += 100;
+  ring::Counters c2;
+  c2.sessions.push_back(sc);
+  c_.OnMessage(1, {ring::MsgType::kCounters, 0, c2}, later + absl::Seconds(10));
+  EXPECT_THAT(c_.Execute("/interface sstp-server monitor 0", {}, later + absl::Seconds(10)).output,
+              HasSubstr("  idle-time: 40s\n"));
+}
+
 TEST_F(ControllerTest, TimeoutsCloseSessions) {
   Ok("/ppp profile add name=short session-timeout=1h idle-timeout=10m");
   Ok("/ppp secret add name=u password=1 profile=short remote-address=198.19.101.100");
@@ -463,6 +520,47 @@ TEST_F(ControllerTest, ExportLoadsBackAndDamageIsRefusedWithTheLine) {
   EXPECT_EQ(other.ExportConfig(), text);
   EXPECT_FALSE(other.LoadConfig("/ppp secret\nprint\n", now_).ok());
   EXPECT_FALSE(other.LoadConfig("/nonsense\n", now_).ok());
+}
+
+TEST_F(ControllerTest, SstpClientEntriesBecomeClientConfigFiles) {
+  Ok("/interface sstp-client add connect-to=198.18.80.1 user=Home password=\"p\\\"w\" "
+     "disabled=no max-mtu=9000");
+  Ok("/interface sstp-client add name=off connect-to=198.18.80.2 user=x password=y");
+  auto specs = ClientSpecs(c_.config(), "/files", "/run/x/clients");
+  ASSERT_EQ(specs.size(), 1u);  // the disabled entry runs no client
+  EXPECT_EQ(specs[0].name, "sstp-out1");
+  const std::string& t = specs[0].config_text;
+  EXPECT_THAT(t, HasSubstr("\nname=sstp-out1\n"));
+  EXPECT_THAT(t, HasSubstr("\nconnect-to=198.18.80.1:443\n"));
+  EXPECT_THAT(t, HasSubstr("\nuser=\"Home\"\n"));
+  EXPECT_THAT(t, HasSubstr("\npassword=\"p\\\"w\"\n"));  // quote escaped for the client's parser
+  EXPECT_THAT(t, HasSubstr("\nmax-mtu=4091\n"));         // the client's upper bound
+  EXPECT_THAT(t, HasSubstr("\nverify-server=no\n"));     // RouterOS's default
+  EXPECT_THAT(t, HasSubstr("\nstatus-socket=\"/run/x/clients/sstp-out1.sock\"\n"));
+  EXPECT_THAT(t, ::testing::Not(HasSubstr("proxy=")));  // 0.0.0.0:443 is "no proxy"
+  Ok("/interface sstp-client set 0 proxy=198.18.80.3:8080 verify-server-certificate=yes");
+  specs = ClientSpecs(c_.config(), "/files", "/run/x/clients");
+  ASSERT_EQ(specs.size(), 1u);
+  EXPECT_THAT(specs[0].config_text, HasSubstr("\nproxy=198.18.80.3:8080\n"));
+  EXPECT_THAT(specs[0].config_text, HasSubstr("\nverify-server=yes\n"));
+  EXPECT_THAT(specs[0].config_text, HasSubstr("\nca-file=\"/run/x/clients/sstp-out1.ca.pem\"\n"));
+
+  // What the client's status socket says shows in monitor and the R flag.
+  auto st = ParseClientStatus(
+      "     status: \"connected\"\n     uptime: 1m5s\n       user: \"Home\"\n"
+      "        mtu: 1500\n    tx-byte: 840\n    rx-byte: 420\n");
+  EXPECT_EQ(st["status"], "connected");
+  EXPECT_EQ(st["user"], "Home");
+  EXPECT_EQ(st["tx-byte"], "840");
+  c_.SetClientStatus("sstp-out1", st);
+  auto mon = Run("/interface sstp-client monitor 0").output;
+  EXPECT_EQ(mon,
+            "   status: \"connected\"\n   uptime: 1m5s\n     user: \"Home\"\n"
+            "      mtu: 1500\n  rx-byte: 420\n  tx-byte: 840\n");
+  EXPECT_THAT(Run("/interface sstp-client print").output, HasSubstr(" 0  R name=\"sstp-out1\""));
+  c_.SetClientStatus("sstp-out1", {});
+  EXPECT_EQ(Run("/interface sstp-client monitor 0").output, "  status: \"disconnected\"\n");
+  EXPECT_EQ(Run("/interface sstp-client monitor off").output, "  status: \"disabled\"\n");
 }
 
 TEST(Persist, AtomicSaveReplacesWholeFiles) {

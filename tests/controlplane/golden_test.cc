@@ -6,7 +6,9 @@
 //   "#! port NAME MAC"             a data-plane port (as its PortStatus message reports it);
 //   "#! certificate FILE"          writes a self-signed certificate with key to the files dir;
 //   "#! secret NAME"               adds a /ppp secret (for sessions that need one);
-//   "#! session k=v ..."           an established session arriving in the data plane's dump.
+//   "#! session k=v ..."           an established session arriving in the data plane's dump
+//                                  (user, peer, uptime, idle, mtu, local, remote; optional
+//                                  rx-byte, tx-byte, rx-packet, tx-packet counters).
 #include <dirent.h>
 #include <unistd.h>
 
@@ -79,13 +81,17 @@ TEST_P(Golden, TranscriptMatches) {
         ASSERT_TRUE(peer);
         auto up = ParseDuration(kv["uptime"]);
         auto idle = ParseDuration(kv["idle"]);
-        c.OnMessage(
-            0,
-            testing::DumpOf(ring::MakeSessionId(0, next_session++), kv["user"], peer->addr,
-                            peer->port, *ParseIpv4(kv["local"]), *ParseIpv4(kv["remote"]),
-                            uint16_t(std::stoi(kv["mtu"])), now - absl::Seconds(int64_t(*up)),
-                            now - absl::Seconds(int64_t(*idle))),
-            now);
+        ring::Decoded dump = testing::DumpOf(
+            ring::MakeSessionId(0, next_session++), kv["user"], peer->addr, peer->port,
+            *ParseIpv4(kv["local"]), *ParseIpv4(kv["remote"]), uint16_t(std::stoi(kv["mtu"])),
+            now - absl::Seconds(int64_t(*up)), now - absl::Seconds(int64_t(*idle)));
+        ring::CounterBlock& cb = std::get<ring::DumpSession>(dump.body).counters;
+        auto num = [&](const char* k) { return kv.count(k) ? std::stoull(kv[k]) : 0ull; };
+        cb.rx_bytes = num("rx-byte");
+        cb.tx_bytes = num("tx-byte");
+        cb.rx_packets = num("rx-packet");
+        cb.tx_packets = num("tx-packet");
+        c.OnMessage(0, dump, now);
       }
       continue;
     }

@@ -188,11 +188,55 @@ TEST_F(PppEngineTest, WrongPasswordUnknownUserAndDisabledAreRefused) {
   EXPECT_FALSE(o.network_up);
   EXPECT_TRUE(sink_.Of(ring::MsgType::kSessionAuthorized).empty());
   EXPECT_TRUE(sink_.Of(ring::MsgType::kSessionUp).empty());
+  // A secret for another service (RouterOS service=) is refused the same way.
+  Ok("/ppp secret add name=Dialup service=pppoe password=123");
+  o = Converse(ring::MakeSessionId(0, 4), "Dialup", "123", {ppp::AuthMethod::kMsChapV2});
+  EXPECT_FALSE(o.network_up);
   auto closes = sink_.Of(ring::MsgType::kSessionClose);
-  ASSERT_EQ(closes.size(), 3u);
+  ASSERT_EQ(closes.size(), 4u);
   for (const auto& c : closes) {
     EXPECT_EQ(std::get<ring::SessionClose>(c.body).reason, ring::CloseReason::kAuthFailed);
   }
+  // One log line per failure: user, why, caller and method (RouterOS "... authentication
+  // failed: ..."), in /log print as well.
+  std::vector<std::string> lines;
+  for (const LogEntry& e : c_.log()) {
+    if (e.topics == "sstp,ppp,error") lines.push_back(e.message);
+  }
+  EXPECT_THAT(lines,
+              ::testing::ElementsAre(
+                  "Laptop authentication failed: wrong password (caller-id 198.18.99.1:43886, "
+                  "mschap2)",
+                  "nobody authentication failed: unknown user (caller-id 198.18.99.1:43886, "
+                  "mschap2)",
+                  "Laptop authentication failed: user disabled (caller-id 198.18.99.1:43886, pap)",
+                  "Dialup authentication failed: service mismatch (caller-id "
+                  "198.18.99.1:43886, mschap2)"));
+  auto log = c_.Execute("/log print", {}, now_);
+  ASSERT_TRUE(log.status.ok());
+  EXPECT_THAT(log.output, HasSubstr(" 08:00:00 sstp,ppp,error Laptop authentication failed: "
+                                    "wrong password (caller-id 198.18.99.1:43886, mschap2)\n"));
+  EXPECT_THAT(c_.Execute("/log print", {}, now_ + absl::Hours(24)).output,
+              HasSubstr(" jan/15 08:00:00 sstp,ppp,error Dialup authentication failed"));
+  // Nobody logged in, so nobody logged out.
+  for (const LogEntry& e : c_.log()) EXPECT_THAT(e.message, ::testing::Not(HasSubstr("logged")));
+}
+
+TEST_F(PppEngineTest, LoginAndLogoutAreLoggedWithTheCounters) {
+  const uint64_t id = ring::MakeSessionId(1, 21);
+  ASSERT_TRUE(Converse(id, "Laptop", "123", {ppp::AuthMethod::kMsChapV2}).network_up);
+  ring::SessionClosed closed;
+  closed.reason = ring::CloseReason::kClientDisconnect;
+  closed.counters = {8400, 16800, 100, 200, 0};
+  c_.OnMessage(1, {ring::MsgType::kSessionClosed, id, closed}, now_ + absl::Seconds(65));
+  EXPECT_EQ(c_.FindSession(id), nullptr);
+  std::vector<std::string> lines;
+  for (const LogEntry& e : c_.log()) lines.push_back(e.topics + " " + e.message);
+  EXPECT_THAT(lines, ::testing::ElementsAre(
+                         "sstp,ppp,info,account Laptop logged in, 198.19.101.100 from "
+                         "198.18.99.1:43886 (mschap2)",
+                         "sstp,ppp,info,account Laptop logged out, 65 8400 16800 100 200 "
+                         "(client-disconnect)"));
 }
 
 TEST_F(PppEngineTest, PoolAddressesAndOnlyOne) {
