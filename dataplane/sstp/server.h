@@ -60,6 +60,9 @@ struct ServerOptions {
   uint32_t ring_bytes = 1 << 20;  // --ring-bytes
   // --sstp-negotiation-timeout: from the HTTP 200 to CALL_CONNECTED (MS-SSTP 3.3.2: 60 s).
   uint32_t negotiation_timeout_s = 60;
+  // --sstp-down-queue N: downstream packets per session held (not yet sealed) while the outer TCP
+  // send queue is full; beyond it they are dropped and counted. 0: drop at once (the old path).
+  uint32_t down_queue_packets = 512;
 };
 
 // Removes the server's options (listed above) from `args` and returns them; the rest is left for

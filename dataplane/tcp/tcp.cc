@@ -262,6 +262,10 @@ bool StackImpl::Send(Conn* c, rte_mbuf* data, uint64_t now_ns) {
   return true;
 }
 
+void StackImpl::RequestWritable(Conn* c) {
+  if (!(c->flags & kFlagDead)) c->flags |= kFlagWantWritable;
+}
+
 void StackImpl::Consumed(Conn* c, uint32_t bytes, uint64_t now_ns) {
   SetTime(now_ns);
   if (c->flags & kFlagDead) return;
@@ -381,6 +385,7 @@ absl::StatusOr<Conn*> Stack::Connect(uint32_t src_ip, uint16_t src_port, uint32_
 }
 uint32_t Stack::SendSpace(const Conn* c) const { return impl_->SendSpace(c); }
 bool Stack::Send(Conn* c, rte_mbuf* data, uint64_t now_ns) { return impl_->Send(c, data, now_ns); }
+void Stack::RequestWritable(Conn* c) { impl_->RequestWritable(c); }
 void Stack::Consumed(Conn* c, uint32_t bytes, uint64_t now_ns) {
   impl_->Consumed(c, bytes, now_ns);
 }

@@ -205,6 +205,10 @@ class Stack {
   // (no space, memory limit, or not in a state that sends); the caller keeps `data` and gets
   // OnWritable() once space returns.
   bool Send(Conn* c, rte_mbuf* data, uint64_t now_ns);
+  // Ask for OnWritable() once SendSpace() is at least half the send buffer, without a refused
+  // Send(): for an upper layer that holds data back itself (the SSTP server's per-session queue of
+  // packets not yet sealed). No effect on a connection that can no longer send.
+  void RequestWritable(Conn* c);
   // The handler is done with `bytes` of delivered payload: reopens the receive window.
   void Consumed(Conn* c, uint32_t bytes, uint64_t now_ns);
   // Graceful close: FIN after the queued data (RFC 9293 3.10.4).

@@ -52,6 +52,7 @@ class StackImpl {
   absl::StatusOr<Conn*> Connect(uint32_t src_ip, uint16_t src_port, uint32_t dst_ip,
                                 uint16_t dst_port, Handler* h, void* user, uint64_t now_ns);
   uint32_t SendSpace(const Conn* c) const;
+  void RequestWritable(Conn* c);
   bool Send(Conn* c, rte_mbuf* data, uint64_t now_ns);
   void Consumed(Conn* c, uint32_t bytes, uint64_t now_ns);
   void Close(Conn* c, uint64_t now_ns);
