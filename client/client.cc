@@ -111,6 +111,10 @@ absl::Status Client::Init() {
     Say("WARNING: --verify-server=no: the server's certificate is not checked; anyone between "
         "you and the server can read and change the tunnel");
   }
+  if (opt_.fault == Fault::kTamperCompoundMac) {
+    Say("WARNING: testing fault tamper-compound-mac: CALL_CONNECTED is sent with a wrong Compound "
+        "MAC, every call will be aborted by a server that checks it");
+  }
   if (opt_.password_on_command_line) {
     Say("warning: --password on the command line was visible to other users until now; use "
         "--password-file or SSTP_PASSWORD");
@@ -411,6 +415,7 @@ void Client::TlsHandshakeStep() {
   ec.mru = opt_.max_mru;
   ec.mrru = opt_.mrru;
   ec.keepalive = opt_.keepalive_timeout;
+  ec.tamper_compound_mac = opt_.fault == Fault::kTamperCompoundMac;
   std::copy(tls_->peer_cert_sha1().begin(), tls_->peer_cert_sha1().end(), ec.cert_sha1.begin());
   ec.cert_sha256 = tls_->peer_cert_sha256();
   ec.random = [this](absl::Span<uint8_t> out) {

@@ -193,6 +193,20 @@ void Engine::OnTimer(absl::Time now) {
 }
 
 void Engine::SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) {
+  if (config_.tamper_compound_mac && head.size() == sstp::kCallConnectedLength && tail.empty()) {
+    sstp::Header h;
+    const uint16_t type = static_cast<uint16_t>(head[4] << 8 | head[5]);
+    if (sstp::ReadHeader(head.data(), &h) && h.control &&
+        type == static_cast<uint16_t>(sstp::MessageType::kCallConnected)) {
+      // Testing fault: the packet as the state machine built it, one bit of the Compound MAC
+      // flipped. A server must abort (MS-SSTP 3.1.5.2.4: verification failure).
+      std::array<uint8_t, sstp::kCallConnectedLength> bad;
+      std::copy(head.begin(), head.end(), bad.begin());
+      bad[sstp::kCallConnectedMacOffset] ^= 0x01;
+      out_->SendToServer(absl::MakeConstSpan(bad), {});
+      return;
+    }
+  }
   out_->SendToServer(head, tail);
 }
 

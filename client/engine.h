@@ -36,6 +36,8 @@ struct EngineConfig {
   // Hashes of the server's TLS leaf certificate (SHA1 padded to 32 bytes) for crypto binding.
   sstp::HashField cert_sha1{};
   sstp::HashField cert_sha256{};
+  // Testing only (options.h Fault::kTamperCompoundMac): flip a bit of CALL_CONNECTED's MAC.
+  bool tamper_compound_mac = false;
   // Unpredictable bytes (correlation id, nonces, PPP magic, MS-CHAPv2 peer challenge).
   std::function<void(absl::Span<uint8_t>)> random;
 };

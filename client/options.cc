@@ -55,6 +55,19 @@ absl::Status SetString(std::string& field, absl::string_view v) {
   return absl::OkStatus();
 }
 
+// Testing only (see Fault in options.h); ParseOptions also wants the environment's consent.
+absl::Status SetFault(Options& o, absl::string_view v) {
+  if (v == "none") {
+    o.fault = Fault::kNone;
+  } else if (v == "tamper-compound-mac") {
+    o.fault = Fault::kTamperCompoundMac;
+  } else {
+    return absl::InvalidArgumentError(
+        absl::StrCat("fault: unknown fault \"", v, "\" (known: tamper-compound-mac)"));
+  }
+  return absl::OkStatus();
+}
+
 const std::vector<Key>& Keys() {
   static const auto* keys = new std::vector<Key>{
       {"name", false,
@@ -220,6 +233,7 @@ const std::vector<Key>& Keys() {
                  o.reconnect_max = *d;
                  return absl::OkStatus();
                }},
+      {"fault", false, SetFault},
       {"once", true,
        [](Options& o, absl::string_view v) -> absl::
                                                Status {
@@ -624,6 +638,18 @@ absl::StatusOr<Options> ParseOptions(const OptionSources& src) {
       return absl::InvalidArgumentError(absl::StrCat(s.origin, ": ", st.message()));
     }
   }
+  // A fault is for tests of a server's checks; it makes every connection fail, so a stray
+  // `fault=` in a config file or a shell history must not take effect by itself.
+  if (o.fault != Fault::kNone) {
+    std::optional<std::string> allow;
+    if (src.getenv != nullptr) allow = src.getenv(kAllowFaultsEnv);
+    if (!allow.has_value() || *allow != "1") {
+      return absl::FailedPreconditionError(
+          absl::StrCat("fault: --fault is a testing-only option that breaks every call on purpose; "
+                       "it is refused unless ",
+                       kAllowFaultsEnv, "=1 is set in the environment"));
+    }
+  }
   // Only a password that survived the merge from the command line is worth the warning.
   bool cli_password = false;
   for (const auto& s : cli) cli_password |= s.key == "password";
@@ -686,6 +712,10 @@ the same keys as key=value lines. The command line overrides the file.
   --reconnect-max-interval D (default 60s)
   --once                     exit when the session ends instead of reconnecting
   --status                   print the state of the running client of --name and exit
+
+Testing only (refused unless SSTP_CLIENT_ALLOW_FAULTS=1 is in the environment):
+  --fault tamper-compound-mac  send CALL_CONNECTED with one bit of the Compound MAC flipped, so
+                             a server that checks the crypto binding aborts every call
 )";
 }
 

@@ -53,6 +53,16 @@ absl::StatusOr<absl::Duration> ParseRouterOsDuration(absl::string_view text);
 // What the manual's monitor prints: "1h45s", "17m47s", "0s".
 std::string FormatRouterOsDuration(absl::Duration d);
 
+// Deliberate protocol faults for testing a server's checks (never for normal use). Refused by
+// ParseOptions unless the environment has SSTP_CLIENT_ALLOW_FAULTS=1.
+enum class Fault : uint8_t {
+  kNone,
+  // One bit of the Compound MAC in CALL_CONNECTED flipped (MS-SSTP 3.2.5.2): a server that checks
+  // the crypto binding must abort the call (MS-SSTP 3.1.5.2.4).
+  kTamperCompoundMac,
+};
+inline constexpr char kAllowFaultsEnv[] = "SSTP_CLIENT_ALLOW_FAULTS";
+
 struct Options {
   // The manual's properties.
   std::string name = "sstp-out1";  // TUN interface name
@@ -84,7 +94,8 @@ struct Options {
   std::string dns_file;       // default /run/sstp-client/<name>.resolv.conf
   absl::Duration reconnect_min = absl::Seconds(1);
   absl::Duration reconnect_max = absl::Seconds(60);
-  bool once = false;  // exit after the first session ends instead of reconnecting
+  bool once = false;           // exit after the first session ends instead of reconnecting
+  Fault fault = Fault::kNone;  // --fault: testing only
   bool status_query = false;
   bool help = false;
   bool version = false;

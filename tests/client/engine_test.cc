@@ -341,6 +341,68 @@ TEST_F(EngineTest, ServerAbortSaysWhy) {
   EXPECT_THAT(engine_->close_reason(), HasSubstr("RETRY_COUNT"));
 }
 
+// A server that asks only for a method --authentication does not allow ends the call (ours with
+// CALL_ABORT, no Status Info): the reason names both sides' methods.
+TEST_F(EngineTest, AuthMismatchNamesTheMethods) {
+  cfg_.auth_methods = 0x08;  // kAuthMschap2
+  Make();
+  engine_->Start(now_);
+  Feed(std::vector<uint8_t>(kOk.begin(), kOk.end()));
+  std::vector<uint8_t> ack_attr = {0, 4, 0, 40, 0, 0, 0, 3};
+  ack_attr.insert(ack_attr.end(), 32, 0x5a);
+  Feed(Control(2, ack_attr, 1));
+  Feed(Data(kLcp, Cp(1, 1, {3, 4, 0xc0, 0x23, 5, 6, 1, 2, 3, 4})));  // PAP
+  Feed(Control(5));
+  for (int i = 0; i < 5 && !engine_->closed(); ++i) {
+    now_ = std::max(now_, engine_->next_deadline());
+    engine_->OnTimer(now_);
+  }
+  EXPECT_TRUE(engine_->closed());
+  EXPECT_THAT(engine_->close_reason(),
+              HasSubstr("the server aborted the call: the server asks for pap, "
+                        "--authentication allows mschap2"));
+}
+
+// A server that asked for an allowed method and aborts later: no word about methods.
+TEST_F(EngineTest, AbortAfterAuthenticationHasNoMethodNote) {
+  Make();
+  engine_->Start(now_);
+  RunCooperativeServer();
+  Feed(Control(5));
+  EXPECT_THAT(engine_->close_reason(), ::testing::Not(HasSubstr("asks for")));
+}
+
+// --fault=tamper-compound-mac: the same CALL_CONNECTED as without it (same randomness, same
+// time), except one bit of the Compound MAC (MS-SSTP 2.2.7: the field at offset 80).
+TEST_F(EngineTest, TamperFaultFlipsOneBitOfTheCompoundMac) {
+  auto call_connected = [this](bool tamper) {
+    cfg_.tamper_compound_mac = tamper;
+    counter_ = 0;
+    http_skipped_ = false;
+    pos_ = 0;
+    out_ = Output();
+    Make();
+    engine_->Start(now_);
+    RunCooperativeServer();
+    EXPECT_TRUE(engine_->connected()) << engine_->close_reason();
+    pos_ = 0;
+    http_skipped_ = false;
+    std::vector<uint8_t> found;
+    for (const Sent& s : TakeSent()) {
+      if (s.control && s.type == 4) found = s.body;
+    }
+    return found;
+  };
+  std::vector<uint8_t> good = call_connected(false);
+  std::vector<uint8_t> bad = call_connected(true);
+  ASSERT_EQ(good.size(), 112u - 8);
+  ASSERT_EQ(bad.size(), good.size());
+  size_t mac = 80 - 8;  // body offsets start after the 8-byte control header
+  for (size_t i = 0; i < good.size(); ++i) {
+    EXPECT_EQ(bad[i], i == mac ? (good[i] ^ 0x01) : good[i]) << "byte " << i + 8;
+  }
+}
+
 TEST_F(EngineTest, PapRefusalIsReported) {
   Make();
   engine_->Start(now_);

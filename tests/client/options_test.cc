@@ -310,6 +310,33 @@ TEST_F(OptionsTest, StatusQueryNeedsNoServer) {
   EXPECT_EQ(o->StatusSocketPath(), "/run/sstp-client/vpn1.sock");
 }
 
+// --fault breaks every call on purpose: only with SSTP_CLIENT_ALLOW_FAULTS=1 in the environment,
+// from the command line or a config file alike.
+TEST_F(OptionsTest, FaultNeedsTheEnvironmentsConsent) {
+  auto o = Parse({"--connect-to", "h", "--user", "u", "--fault=tamper-compound-mac"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("SSTP_CLIENT_ALLOW_FAULTS=1"));
+  files_["/c"] = "connect-to=h\nuser=u\nfault=tamper-compound-mac\n";
+  o = Parse({"--config", "/c"});
+  ASSERT_FALSE(o.ok());
+  env_["SSTP_CLIENT_ALLOW_FAULTS"] = "yes";  // only "1"
+  o = Parse({"--config", "/c"});
+  ASSERT_FALSE(o.ok());
+
+  env_["SSTP_CLIENT_ALLOW_FAULTS"] = "1";
+  o = Parse({"--connect-to", "h", "--user", "u", "--fault=tamper-compound-mac"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->fault, Fault::kTamperCompoundMac);
+  o = Parse({"--connect-to", "h", "--user", "u", "--fault=flip-everything"});
+  ASSERT_FALSE(o.ok());
+  EXPECT_THAT(std::string(o.status().message()), HasSubstr("tamper-compound-mac"));
+
+  // Without the option nothing changes, variable or not.
+  o = Parse({"--connect-to", "h", "--user", "u"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_EQ(o->fault, Fault::kNone);
+}
+
 TEST(HostPortTest, Forms) {
   auto hp = ParseHostPort("2001:db8::1", 443);
   ASSERT_TRUE(hp.ok());

@@ -142,7 +142,7 @@ client() {
   local logname=$1 name=$2
   shift 2
   : >"$W/$logname.log"
-  ip netns exec "${P}laptop" "$CLIENT" --connect-to 198.18.80.1 --user Laptop \
+  ip netns exec "${P}laptop" env ${CLIENT_ENV:-} "$CLIENT" --connect-to 198.18.80.1 --user Laptop \
     --password-file "$W/laptop.pw" --name "$name" --status-socket "$W/$name.sock" \
     --reconnect-interval 500ms --reconnect-max-interval 2s "$@" >>"$W/$logname.log" 2>&1 &
   CLIENT_PIDS+=($!)
@@ -410,6 +410,37 @@ has "$routes" "0.0.0.0/1" && fail "0.0.0.0/1 left behind"
 has "$routes" "^198.18.80.1 " && fail "the host route to the server left behind"
 has "$routes" "^default via 198.18.80.30" || fail "the previous default route is gone after exit"
 nsx laptop ip route del default via 198.18.80.30
+
+# ---- a tampered Compound MAC (MS-SSTP 3.2.5.2 crypto binding): the server aborts that call;
+# the home router's session keeps forwarding meanwhile
+case_start tamper-mac
+if out=$(nsx laptop "$CLIENT" --connect-to 198.18.80.1 --user Laptop --password-file "$W/laptop.pw" \
+  --name sstp0 --status-socket "$W/sstp0.sock" --fault=tamper-compound-mac 2>&1); then
+  fail "tamper-mac: --fault accepted without SSTP_CLIENT_ALLOW_FAULTS=1"
+fi
+has "$out" "SSTP_CLIENT_ALLOW_FAULTS=1" || { echo "$out" >&2; fail "tamper-mac: refusal unclear"; }
+: >"$W/home.log"
+ip netns exec "${P}home" "$CLIENT" --connect-to 198.18.80.1 --user Home --password-file "$W/home.pw" \
+  "${TRUST[@]}" --name sstp1 --status-socket "$W/sstp1.sock" --route 198.19.101.0/24 \
+  >>"$W/home.log" 2>&1 &
+CLIENT_PIDS+=($!)
+home_pid=$!
+wait_for 30 "home router connected" status_has sstp1 'status: "connected"'
+nsx hws ping -c 2 -W 2 198.19.101.10 >/dev/null || fail "tamper-mac: home workstation -> office"
+nsx hws ping -c 25 -i 0.2 -W 2 198.19.101.10 >"$W/home-ping.txt" 2>&1 &
+ping_pid=$!
+CLIENT_ENV=SSTP_CLIENT_ALLOW_FAULTS=1 client tamper sstp0 "${TRUST[@]}" \
+  --fault=tamper-compound-mac --once
+refused tamper "disconnected: the server aborted the call"
+log_has tamper "WARNING: testing fault tamper-compound-mac" || fail "tamper-mac: no warning"
+wait_for 10 "the server's log of the binding failure" \
+  dp_log_has "(Laptop) closed: crypto-binding-failed: crypto binding Compound MAC is wrong"
+grep "crypto-binding-failed" "$W/dp.log" | tail -1 >&2
+wait "$ping_pid" || { cat "$W/home-ping.txt" >&2; fail "tamper-mac: the home session stopped forwarding"; }
+has "$(cat "$W/home-ping.txt")" "25 received" ||
+  { cat "$W/home-ping.txt" >&2; fail "tamper-mac: the home session lost packets"; }
+status_has sstp1 'status: "connected"' || fail "tamper-mac: the home router lost its session"
+stop_client "$home_pid"
 
 # ---- the server restarts: the client reconnects by itself (one client for this and the next)
 case_start restart
