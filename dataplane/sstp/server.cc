@@ -157,6 +157,7 @@ class Lcore final : public tcp::Handler {
  private:
   friend class Call;
   void ApplyConfig();
+  void StopListening();
   void HandleDown(const ring::Decoded& d);
   void HandleGlobal(const ring::Decoded& d);
   void OnTimers();
@@ -188,6 +189,7 @@ class Lcore final : public tcp::Handler {
   std::string tls_identity_;  // certificate file the context was built from
   bool listening_ = false;
   uint16_t listen_port_ = 0;
+  std::vector<uint32_t> listen_ips_;  // the data plane's own port addresses, one listener each
   uint32_t serial_ = 0;
   absl::flat_hash_map<uint32_t, Call*> calls_;
   std::vector<Call*> graveyard_;
@@ -417,8 +419,7 @@ void Lcore::Start() {
 }
 
 void Lcore::Stop() {
-  if (listening_) (void)w_->tcp->Unlisten(0, listen_port_);
-  listening_ = false;
+  StopListening();
   std::vector<Call*> all;
   // Graceful stop (MS-SSTP 3.1.1.1.1): CALL_DISCONNECT to every connected client, then keep the
   // loop running (bounded) so the ACKs come in and the calls close in order.
@@ -516,20 +517,42 @@ void Lcore::ApplyConfig() {
   }
   const bool want = cfg_.enabled && tls_ != nullptr;
   if (listening_ && (!want || listen_port_ != cfg_.port)) {
-    (void)w_->tcp->Unlisten(0, listen_port_);
-    listening_ = false;
+    StopListening();
     if (w_->index == 0) Log("SSTP server: stopped listening on port %u", listen_port_);
   }
   if (want && !listening_) {
-    absl::Status s = w_->tcp->Listen(0, cfg_.port, this);
-    if (!s.ok()) {
-      Log("worker %u: listen on port %u: %s", w_->index, cfg_.port, s.ToString());
-    } else {
+    // One listener per address of the data plane's own ports (the router's /ip addresses), not a
+    // wildcard: a SYN for any other address is never the server's, and while the server is
+    // disabled (or on another port) a SYN to ours is answered with RST by the TCP stack (RFC 9293
+    // 3.10.7.1). Packets for addresses that are not ours are forwarded and never reach TCP.
+    std::string where;
+    for (uint16_t i = 0; i < w_->net->n_ports; ++i) {
+      for (uint16_t a = 0; a < w_->net->ports[i].n_addrs; ++a) {
+        const uint32_t ip = w_->net->ports[i].addrs[a].addr;
+        if (std::find(listen_ips_.begin(), listen_ips_.end(), ip) != listen_ips_.end()) continue;
+        absl::Status s = w_->tcp->Listen(ip, cfg_.port, this);
+        if (!s.ok()) {
+          Log("worker %u: listen on %s:%u: %s", w_->index, Ip(ip), cfg_.port, s.ToString());
+          continue;
+        }
+        listen_ips_.push_back(ip);
+        absl::StrAppend(&where, where.empty() ? "" : ", ", Ip(ip));
+      }
+    }
+    if (!listen_ips_.empty()) {
       listening_ = true;
       listen_port_ = cfg_.port;
-      if (w_->index == 0) Log("SSTP server: listening on port %u", listen_port_);
+      if (w_->index == 0) Log("SSTP server: listening on port %u (%s)", listen_port_, where);
+    } else if (w_->index == 0) {
+      Log("SSTP server: no address to listen on (give the ports --address)");
     }
   }
+}
+
+void Lcore::StopListening() {
+  for (uint32_t ip : listen_ips_) (void)w_->tcp->Unlisten(ip, listen_port_);
+  listen_ips_.clear();
+  listening_ = false;
 }
 
 bool Lcore::OnAccept(Conn* c) {

@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# The SSTP server's data-plane behaviours beyond server_e2e (issue 6), against real peers: the
+# kernel's TCP, ping, iperf3 and our sstp-client, in the manual's topology (scripts/topology) under
+# this test's own prefix, sstp-dataplane on af_packet + sstp-controlplane, configured by sstpctl.
+#
+#   dp_server.sh BUILD_DIR
+#
+# Listener: the server accepts on the data plane's own addresses on the configured port only while
+#   enabled=yes; a SYN to another port, or while disabled, gets RST (connection refused); a SYN to
+#   an address that is not the data plane's is forwarded (a LAN host's own listener answers it),
+#   never taken by the server.
+# Everything created is removed on exit, also on failure.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+ROOT=$(cd "$HERE/../.." && pwd)
+DP=$BUILD/dataplane/sstp-dataplane
+CP=$BUILD/controlplane/sstp-controlplane
+CTL=$BUILD/controlplane/sstpctl
+CLIENT=$BUILD/client/sstp-client
+P=sstpt-dps$$-
+RING=/sstpt-dps$$-ring
+W=$(mktemp -d /tmp/sstpt-dps.XXXXXX)
+PIDS=()
+CP_PID=
+DP_PID=
+
+log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
+fail() {
+  log "FAIL: $*"
+  exit 1
+}
+cleanup() {
+  local rc=$?
+  set +e
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+  [ -n "$DP_PID" ] && kill -TERM "$DP_PID" 2>/dev/null
+  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
+  for _ in $(seq 50); do
+    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
+    sleep 0.1
+  done
+  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
+  rm -f "/dev/shm/${RING#/}"
+  rm -rf "/var/run/dpdk/sstpt-dps$$" 2>/dev/null
+  if [ $rc -ne 0 ]; then
+    for f in dp cp laptop; do
+      [ -f "$W/$f.log" ] && { echo "---- $f.log (last 40 lines)" >&2; tail -40 "$W/$f.log" >&2; }
+    done
+  fi
+  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+nsx() {
+  local n=$1
+  shift
+  ip netns exec "${P}$n" "$@"
+}
+ctl() { "$CTL" --run-dir "$W/run" "$@"; }
+wait_for() {
+  local secs=$1 what=$2
+  shift 2
+  for _ in $(seq $((secs * 5))); do
+    if "$@" >/dev/null 2>&1; then return 0; fi
+    sleep 0.2
+  done
+  fail "timed out waiting for $what"
+}
+dp_log_count() {
+  local n
+  n=$(grep -c -- "$1" "$W/dp.log" || true)
+  echo "${n:-0}"
+}
+dp_log_more() { [ "$(dp_log_count "$1")" -gt "$2" ]; }
+dp_log_has() { grep -q -- "$1" "$W/dp.log"; }
+has_addr() {
+  local out
+  out=$(nsx "$1" ip -4 addr show dev "$2" 2>/dev/null) || return 1
+  [[ $out == *"inet $3"* ]]
+}
+stopped() { ! kill -0 "$1" 2>/dev/null; }
+
+# probe NS ADDR PORT: the kernel's TCP connect from NS, one word: open, refused, timeout or
+# unreachable (a SYN answered by RST is "refused"; no answer at all is "timeout").
+probe() {
+  nsx "$1" python3 - "$2" "$3" <<'EOF'
+import errno, socket, sys
+s = socket.socket()
+s.settimeout(3)
+try:
+    s.connect((sys.argv[1], int(sys.argv[2])))
+    print("open")
+except ConnectionRefusedError:
+    print("refused")
+except socket.timeout:
+    print("timeout")
+except OSError as e:
+    print("unreachable" if e.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH) else f"error {e}")
+EOF
+}
+expect_probe() {  # expect_probe WANT NS ADDR PORT WHY
+  local got
+  got=$(probe "$2" "$3" "$4")
+  [ "$got" = "$1" ] || fail "$5: connect $3:$4 from $2 gave '$got', want '$1'"
+  log "$5: $3:$4 from $2: $got"
+}
+
+# ---- topology, control plane, data plane
+log "topology ${P}*"
+"$ROOT/scripts/topology" up --prefix "$P" >/dev/null
+for spec in office:wan0 office:lan0 laptop:eth0 home:eth0 ows:eth0 inet:p-office inet:p-laptop \
+  inet:p-home olan:p-office olan:p-ows; do
+  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
+done
+mkdir -p "$W/run"
+ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
+CP_PID=$!
+ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
+  --file-prefix "sstpt-dps$$" --idle-sleep 20 \
+  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
+  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
+  --ring "$RING" --run-dir "$W/run" >"$W/dp.log" 2>&1 &
+DP_PID=$!
+wait_for 30 "control plane ready" dp_log_has "control plane ready"
+ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
+  remote-address=198.19.101.100 >/dev/null
+ctl /interface ethernet set ether2 arp=proxy-arp >/dev/null
+# The laptop reaches the office LAN through the data plane without a tunnel as well (forwarding).
+nsx laptop ip route add 198.19.101.0/24 via 198.18.80.1
+
+# ---- listener
+log "listener"
+expect_probe refused laptop 198.18.80.1 443 "server disabled (the default)"
+ctl /interface sstp-server server set enabled=yes authentication=mschap2 >/dev/null
+wait_for 10 "listener" dp_log_has "listening on port 443"
+grep "listening on port 443" "$W/dp.log"
+dp_log_has "listening on port 443 (198.18.80.1, 198.19.101.1)" ||
+  fail "the listener is not on exactly the data plane's own addresses"
+expect_probe open laptop 198.18.80.1 443 "enabled=yes, the WAN address"
+expect_probe refused laptop 198.18.80.1 444 "enabled=yes, another port"
+# An address that is not the data plane's: the SYN is forwarded to the office LAN, where the
+# workstation's own listener on 443 answers; the SSTP server never sees it.
+nsx ows python3 -c '
+import socket
+s = socket.socket(); s.bind(("198.19.101.10", 443)); s.listen(8)
+while True:
+    c, _ = s.accept(); c.sendall(b"workstation\n"); c.close()' &
+PIDS+=($!)
+sleep 0.5
+got=$(nsx laptop python3 -c '
+import socket
+s = socket.create_connection(("198.19.101.10", 443), timeout=3); print(s.recv(64).decode().strip())')
+[ "$got" = workstation ] || fail "198.19.101.10:443 through the data plane answered '$got'"
+log "forwarded 198.19.101.10:443: the workstation's listener answered"
+# Nobody at 198.19.101.77: the data plane forwards and ARP finds no one; no RST from the server.
+got=$(probe laptop 198.19.101.77 443)
+case "$got" in refused | open) fail "198.19.101.77:443 (not ours) gave '$got'" ;; esac
+log "198.19.101.77:443 (nobody there): $got"
+ctl /interface sstp-server server set port=8443 >/dev/null
+wait_for 10 "listener moved" dp_log_has "listening on port 8443"
+expect_probe refused laptop 198.18.80.1 443 "port=8443, old port"
+expect_probe open laptop 198.18.80.1 8443 "port=8443"
+n=$(dp_log_count "listening on port 443 (")
+ctl /interface sstp-server server set port=443 >/dev/null
+wait_for 10 "listener back on 443" dp_log_more "listening on port 443 (" "$n"
+n=$(dp_log_count "stopped listening")
+ctl /interface sstp-server server set enabled=no >/dev/null
+wait_for 10 "listener stopped" dp_log_more "stopped listening" "$n"
+expect_probe refused laptop 198.18.80.1 443 "enabled=no"
+n=$(dp_log_count "listening on port 443 (")
+ctl /interface sstp-server server set enabled=yes >/dev/null
+wait_for 10 "listener back" dp_log_more "listening on port 443 (" "$n"
+expect_probe open laptop 198.18.80.1 443 "enabled=yes again"
+
+log "PASS"
