@@ -267,6 +267,8 @@ iperf_report() {
   python3 - "$1" "$2" <<'EOF'
 import json, sys
 j = json.load(open(sys.argv[1]))
+if "error" in j:  # iperf3 -J reports its own failures here, without the sums
+    sys.exit(f"iperf3 {sys.argv[2]}: {j['error']}")
 sent = j["end"]["sum_sent"]["bytes"]
 recv = j["end"]["sum_received"]["bytes"]
 bps = j["end"]["sum_received"]["bits_per_second"]

@@ -17,90 +17,26 @@ set -euo pipefail
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
-DP=$BUILD/dataplane/sstp-dataplane
-CP=$BUILD/controlplane/sstp-controlplane
-CTL=$BUILD/controlplane/sstpctl
-P=sstpt-rc$$-
-RING=/sstpt-rc$$-ring
-W=$(mktemp -d /tmp/sstpt-rc.XXXXXX)
-CP_PID=
-DP_PID=
-IPERF_PID=
-
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-
-cleanup() {
-  local rc=$?
-  set +e
-  [ -n "$IPERF_PID" ] && kill "$IPERF_PID" 2>/dev/null
-  [ -n "$DP_PID" ] && kill -TERM "$DP_PID" 2>/dev/null
-  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
-  for _ in $(seq 50); do
-    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
-    sleep 0.1
-  done
-  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
-  rm -f "/dev/shm/${RING#/}"
-  rm -rf /var/run/dpdk/sstpt-rc$$ 2>/dev/null
-  if [ $rc -ne 0 ]; then
-    for f in dp.log cp.log uml/guest.log uml/console.log; do
-      [ -f "$W/$f" ] && { echo "---- $f (last 40 lines)" >&2; tail -40 "$W/$f" >&2; }
-    done
-  fi
-  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-nsx() {
-  local n=$1
-  shift
-  ip netns exec "${P}$n" "$@"
-}
-ctl() { "$CTL" --run-dir "$W/run" "$@"; }
-wait_for() {
-  local secs=$1 what=$2
-  shift 2
-  for _ in $(seq $((secs * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  fail "timed out waiting for $what"
-}
-dp_log_has() { grep -q "$1" "$W/dp.log"; }
-not_active() { ! ctl /ppp active print | grep -- "$1" >/dev/null; }
+# shellcheck source=../../scripts/lib/netns.sh
+source "$ROOT/scripts/lib/netns.sh"
+sstpt_init rc
+show_on_failure "$DP_LOG" "$CP_LOG" "$W/uml/guest.log" "$W/uml/console.log"
 
 for tool in linux.uml sstpc pppd; do
   command -v $tool >/dev/null || fail "$tool is not installed (scripts/setup installs it)"
 done
 
 log "topology ${P}*"
-"$ROOT/scripts/topology" up --prefix "$P"
-for spec in office:wan0 office:lan0 ows:eth0 inet:p-office olan:p-office olan:p-ows inet:umltap0; do
-  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
-done
-mkdir -p "$W/run"
-ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
-CP_PID=$!
-ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
-  --file-prefix sstpt-rc$$ --idle-sleep 20 \
-  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
-  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
-  --ring "$RING" --run-dir "$W/run" >"$W/dp.log" 2>&1 &
-DP_PID=$!
-wait_for 30 "control plane ready" dp_log_has "control plane ready"
+topology_up
+topology_offloads_off
+cp_start office
+office_dp_start
 ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
   remote-address=198.19.101.100
 ctl /interface sstp-server server set enabled=yes
 ctl /interface ethernet set ether2 arp=proxy-arp
 wait_for 10 "listener" dp_log_has "listening on port 443"
-ip netns exec "${P}ows" iperf3 -s >/dev/null 2>&1 &
-IPERF_PID=$!
+nsx_bg ows iperf3 -s >/dev/null 2>&1
 
 # The guest: sstpc + pppd, ping, iperf3 both ways; it waits for the host's ping (file "pinged")
 # before hanging up.
@@ -144,18 +80,6 @@ kill -TERM $SSTPC
 wait $SSTPC
 exit 0
 EOF
-
-iperf_report() {  # FILE LABEL
-  python3 - "$1" "$2" <<'EOF'
-import json, sys
-j = json.load(open(sys.argv[1]))
-recv = j["end"]["sum_received"]["bytes"]
-sent = j["end"]["sum_sent"]["bytes"]
-print(f"iperf3 {sys.argv[2]}: {j['end']['sum_received']['bits_per_second'] / 1e6:.0f} Mbit/s, {recv} bytes")
-if recv <= 0 or recv > sent:
-    sys.exit(f"iperf3 {sys.argv[2]}: sent {sent}, received {recv}")
-EOF
-}
 
 # run_guest NAME PASSWORD EXPECT REFUSE...: boots UML with the guest script.
 run_guest() {
@@ -204,7 +128,7 @@ for method in mschap2 chap pap; do
   wait_for 15 "session gone ($method)" not_active Laptop
 done
 dp_log_has "crypto binding verified, connected" || fail "no crypto binding"
-grep "crypto binding verified" "$W/dp.log" | grep -q "zero HLAK" && fail "zero HLAK accepted"
+grep -q "crypto binding verified.*zero HLAK" "$DP_LOG" && fail "zero HLAK accepted"
 
 log "sstpc + pppd: wrong password"
 ctl /interface sstp-server server set authentication=mschap2
@@ -223,22 +147,13 @@ ctl /ppp secret set Laptop disabled=no
 # A client that never sends CALL_CONNECTED: sstpc after MD5-CHAP, against a data plane that
 # insists on it (--sstp-strict-binding). The negotiation timer (shortened) aborts the call.
 log "sstpc + pppd: no CALL_CONNECTED, strict binding"
-kill -TERM "$DP_PID"
-wait "$DP_PID" 2>/dev/null || true
-mv "$W/dp.log" "$W/dp-1.log"
-ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
-  --file-prefix sstpt-rc$$ --idle-sleep 20 \
-  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
-  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
-  --ring "$RING" --run-dir "$W/run" --sstp-strict-binding --sstp-negotiation-timeout 5 \
-  >"$W/dp.log" 2>&1 &
-DP_PID=$!
-wait_for 30 "control plane ready again" dp_log_has "control plane ready"
+dp_stop || true
+office_dp_start --sstp-strict-binding --sstp-negotiation-timeout 5
 wait_for 10 "listener again" dp_log_has "listening on port 443"
 ctl /interface sstp-server server set authentication=chap
 run_guest strict 123 fail refuse-pap refuse-mschap refuse-mschap-v2 || fail "strict: guest"
 wait_for 15 "negotiation timeout logged" dp_log_has "closed: negotiation-failed"
-grep "negotiation" "$W/dp.log" | head -3
+grep -m3 "negotiation" "$DP_LOG"
 dp_log_has "completing the call without" && fail "strict binding relaxed"
 wait_for 10 "strict session removed" not_active Laptop
 log "PASS"
