@@ -144,12 +144,10 @@ size_t ChallengeSize(AuthMethod m, int md5_length) {
 // RFC 1994 section 2.3 / 4: the authenticator sends a Challenge, resends it on its restart timer,
 // checks the Response against the secret from the credential lookup and answers Success or
 // Failure; the answer is resent for a repeated Response with the same Identifier.
-class ChapAuthenticator final : public Authenticator {
+class ChapAuthenticator final : public auth_internal::AuthenticatorBase {
  public:
   ChapAuthenticator(AuthMethod method, AuthenticatorConfig config)
-      : method_(method), config_(std::move(config)) {}
-
-  AuthMethod method() const override { return method_; }
+      : AuthenticatorBase(method, "CHAP", MethodLabel(method), std::move(config)) {}
 
   void Start(absl::Time now) override {
     if (state_ != State::kInitial) return;
@@ -160,7 +158,7 @@ class ChapAuthenticator final : public Authenticator {
     identifier_ = id;
     challenge_packet_ =
         EncodeChapChallengeOrResponse(ChapCode::kChallenge, identifier_, challenge_, config_.name);
-    state_ = State::kChallengeSent;
+    state_ = State::kWaiting;
     Transmit(now);
   }
 
@@ -182,16 +180,10 @@ class ChapAuthenticator final : public Authenticator {
     switch (state_) {
       case State::kInitial:
         break;
-      case State::kChallengeSent: {
+      case State::kWaiting: {
         if (absl::Status s = CheckValue(p->value); !s.ok()) return s;
         response_ = *std::move(p);
-        Credential c = config_.lookup(response_.name);
-        if (c.status == Credential::Status::kPending) {
-          state_ = State::kPending;
-          deadline_.reset();
-          return absl::OkStatus();
-        }
-        Verify(c);
+        LookUp();
         return absl::OkStatus();
       }
       case State::kPending:
@@ -206,42 +198,14 @@ class ChapAuthenticator final : public Authenticator {
     return absl::OkStatus();
   }
 
-  std::optional<absl::Time> NextDeadline() const override { return deadline_; }
-
   void OnTimer(absl::Time now) override {
-    if (!deadline_ || now < *deadline_ || state_ != State::kChallengeSent) return;
+    if (!deadline_ || now < *deadline_ || state_ != State::kWaiting) return;
     if (transmissions_ >= config_.max_transmissions) {
-      deadline_.reset();
-      state_ = State::kDone;
-      AuthResult r = BaseResult();
-      r.failure = AuthFailure::kTimeout;
-      r.message =
-          absl::StrCat(MethodLabel(method_), ": no Response to ", transmissions_, " Challenges");
-      Finish(std::move(r));
+      TimeOut(
+          absl::StrCat(MethodLabel(method_), ": no Response to ", transmissions_, " Challenges"));
       return;
     }
     Transmit(now);
-  }
-
-  std::optional<std::string> PendingLookup() const override {
-    if (state_ != State::kPending) return std::nullopt;
-    return response_.name;
-  }
-
-  absl::Status SupplyCredential(std::string_view user, Credential credential,
-                                absl::Time now) override {
-    if (state_ != State::kPending) {
-      return absl::FailedPreconditionError("no CHAP credential lookup is outstanding");
-    }
-    if (user != response_.name) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "credential for \"", Av(user), "\" but the lookup is for \"", response_.name, "\""));
-    }
-    if (credential.status == Credential::Status::kPending) {
-      return absl::InvalidArgumentError("SupplyCredential needs a final answer, not Pending()");
-    }
-    Verify(credential);
-    return absl::OkStatus();
   }
 
   std::optional<PresentedCredentials> PendingRequest() const override {
@@ -255,10 +219,12 @@ class ChapAuthenticator final : public Authenticator {
     return p;
   }
 
-  absl::Status CompleteVerification(ExternalVerdict verdict, absl::Time now) override {
-    if (state_ != State::kPending) {
-      return absl::FailedPreconditionError("no CHAP verification is outstanding");
-    }
+ private:
+  const std::string& RequestUser() const override { return response_.name; }
+
+  // An external verifier's MS-CHAPv2 success must carry the authenticator response for the
+  // Success message; MS-CHAP successes carry the keys.
+  absl::Status TakeVerdict(const ExternalVerdict& verdict, AuthResult& r) override {
     if (verdict.success && method_ == AuthMethod::kMsChapV2) {
       absl::StatusOr<MsChapV2Success> s = ParseMsChapV2Success(verdict.authenticator_response);
       if (!s.ok() || verdict.authenticator_response.size() != 42) {
@@ -266,19 +232,10 @@ class ChapAuthenticator final : public Authenticator {
             "MS-CHAPv2 success verdict needs the authenticator response \"S=<40 hex digits>\"");
       }
     }
-    AuthResult r = BaseResult();
-    r.success = verdict.success;
-    r.failure = verdict.success ? AuthFailure::kNone : verdict.failure;
     if (verdict.success && method_ != AuthMethod::kChapMd5) r.mppe = verdict.mppe;
-    int ms_error = r.failure == AuthFailure::kDisabled ? kMsChapErrorAccountDisabled
-                                                       : kMsChapErrorAuthenticationFailure;
-    Conclude(std::move(r), absl::AsciiStrToUpper(Av(verdict.authenticator_response)), ms_error,
-             verdict.reason);
+    auth_response_ = absl::AsciiStrToUpper(Av(verdict.authenticator_response));
     return absl::OkStatus();
   }
-
- private:
-  enum class State { kInitial, kChallengeSent, kPending, kDone };
 
   void Transmit(absl::Time now) {
     Send(challenge_packet_);
@@ -304,17 +261,9 @@ class ChapAuthenticator final : public Authenticator {
     return absl::InternalError("CHAP engine with method PAP");
   }
 
-  AuthResult BaseResult() const {
-    AuthResult r;
-    r.method = method_;
-    r.role = AuthRole::kAuthenticator;
-    r.user = response_.name;
-    return r;
-  }
-
-  // Checks the held Response with the user's password. Sets r.success/r.failure, r.mppe and, for
+  // Checks the held Response with the user's password. Sets r.success, r.mppe and, for
   // MS-CHAPv2, the authenticator response for the Success message.
-  absl::Status Check(std::string_view password, AuthResult& r, std::string& auth_response) {
+  absl::Status CheckPassword(std::string_view password, AuthResult& r) override {
     switch (method_) {
       case AuthMethod::kChapMd5: {
         absl::StatusOr<Md5Digest> want = ChapMd5Response(identifier_, password, challenge_);
@@ -359,7 +308,7 @@ class ChapAuthenticator final : public Authenticator {
           absl::StatusOr<std::string> s = GenerateAuthenticatorResponseFromHash(
               *hash, v->nt_response, v->peer_challenge, auth_ch, response_.name);
           if (!s.ok()) return s.status();
-          auth_response = *std::move(s);
+          auth_response_ = *std::move(s);
           absl::StatusOr<MppeKeys> keys =
               MsChapV2MppeKeysFromHash(*hash, v->nt_response, /*is_server=*/true);
           if (!keys.ok()) return keys.status();
@@ -389,72 +338,31 @@ class ChapAuthenticator final : public Authenticator {
     return FormatMsChapFailure(f);
   }
 
-  void Verify(const Credential& c) {
-    AuthResult r = BaseResult();
-    std::string auth_response;
-    std::string detail;
-    int ms_error = kMsChapErrorAuthenticationFailure;
-    switch (c.status) {
-      case Credential::Status::kFound:
-        if (absl::Status s = Check(c.password, r, auth_response); !s.ok()) {
-          r.success = false;
-          r.mppe.reset();
-          r.failure = AuthFailure::kBackendError;
-          detail = std::string(s.message());
-        } else if (!r.success) {
-          r.failure = AuthFailure::kWrongPassword;
-        }
-        break;
-      case Credential::Status::kNotFound:
-      case Credential::Status::kPending:
-        r.failure = AuthFailure::kNoSuchUser;
-        break;
-      case Credential::Status::kDisabled:
-        r.failure = AuthFailure::kDisabled;
-        ms_error = kMsChapErrorAccountDisabled;
-        break;
-      case Credential::Status::kError:
-        r.failure = AuthFailure::kBackendError;
-        detail = c.error;
-        break;
-    }
-    Conclude(std::move(r), auth_response, ms_error, detail);
-  }
-
-  // Sends Success or Failure for `r` and finishes.
-  void Conclude(AuthResult r, const std::string& auth_response, int ms_error,
-                const std::string& detail) {
+  // RFC 1994 section 4.2 (MS-CHAP: RFC 2433 section 5, RFC 2759 section 5/6): Success carries
+  // the MS-CHAPv2 authenticator response; Failure the MS-CHAP error (647 for a disabled account).
+  void SendVerdict(const AuthResult& r) override {
     std::string message;
     if (r.success) {
-      r.message = absl::StrCat(MethodLabel(method_), ": user \"", r.user, "\" authenticated");
-      if (!detail.empty()) absl::StrAppend(&r.message, " (", detail, ")");
       message = method_ == AuthMethod::kMsChapV2
-                    ? FormatMsChapV2Success(auth_response, config_.success_message)
+                    ? FormatMsChapV2Success(auth_response_, config_.success_message)
                     : config_.success_message;
     } else {
-      r.message = absl::StrCat(MethodLabel(method_), ": user \"", r.user,
-                               "\": ", Av(AuthFailureName(r.failure)));
-      if (!detail.empty()) absl::StrAppend(&r.message, " (", detail, ")");
-      message = FailureMessage(ms_error);
+      message =
+          FailureMessage(r.failure == AuthFailure::kDisabled ? kMsChapErrorAccountDisabled
+                                                             : kMsChapErrorAuthenticationFailure);
     }
     reply_packet_ =
         EncodeChapResult(r.success ? ChapCode::kSuccess : ChapCode::kFailure, identifier_, message);
     Send(reply_packet_);
-    state_ = State::kDone;
-    deadline_.reset();
-    Finish(std::move(r));
   }
 
-  const AuthMethod method_;
-  AuthenticatorConfig config_;
-  State state_ = State::kInitial;
-  std::optional<absl::Time> deadline_;
   int transmissions_ = 0;
   uint8_t identifier_ = 0;
   std::vector<uint8_t> challenge_;
   std::vector<uint8_t> challenge_packet_;
   ChapPacket response_;
   std::vector<uint8_t> reply_packet_;
+  std::string auth_response_;  // MS-CHAPv2: "S=<40 hex digits>" for the Success message
 };
 
 // RFC 1994 section 2.3: the peer answers each Challenge (a repeated one with the same Response)

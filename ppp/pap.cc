@@ -95,15 +95,14 @@ namespace {
 
 // RFC 1334 section 2.1: the authenticator waits for the peer's Authenticate-Request and answers
 // each one with Ack or Nak.
-class PapAuthenticator final : public Authenticator {
+class PapAuthenticator final : public auth_internal::AuthenticatorBase {
  public:
-  explicit PapAuthenticator(AuthenticatorConfig config) : config_(std::move(config)) {}
-
-  AuthMethod method() const override { return AuthMethod::kPap; }
+  explicit PapAuthenticator(AuthenticatorConfig config)
+      : AuthenticatorBase(AuthMethod::kPap, "PAP", "PAP", std::move(config)) {}
 
   void Start(absl::Time now) override {
     if (state_ != State::kInitial) return;
-    state_ = State::kWaitRequest;
+    state_ = State::kWaiting;
     deadline_ = now + config_.restart_timer * config_.max_transmissions;
   }
 
@@ -118,17 +117,10 @@ class PapAuthenticator final : public Authenticator {
     switch (state_) {
       case State::kInitial:
         break;
-      case State::kWaitRequest: {
+      case State::kWaiting:
         request_ = *std::move(p);
-        Credential c = config_.lookup(request_.peer_id);
-        if (c.status == Credential::Status::kPending) {
-          state_ = State::kPending;
-          deadline_.reset();
-          return absl::OkStatus();
-        }
-        Verify(c);
+        LookUp();
         return absl::OkStatus();
-      }
       case State::kPending:
         return absl::FailedPreconditionError(
             "PAP Authenticate-Request while the previous one is being verified");
@@ -146,40 +138,12 @@ class PapAuthenticator final : public Authenticator {
     return absl::OkStatus();
   }
 
-  std::optional<absl::Time> NextDeadline() const override { return deadline_; }
-
   void OnTimer(absl::Time now) override {
     if (!deadline_ || now < *deadline_) return;
     deadline_.reset();
-    if (state_ != State::kWaitRequest) return;
-    state_ = State::kDone;
-    AuthResult r = BaseResult();
-    r.failure = AuthFailure::kTimeout;
-    r.message =
-        absl::StrCat("no PAP Authenticate-Request within ",
-                     absl::FormatDuration(config_.restart_timer * config_.max_transmissions));
-    Finish(std::move(r));
-  }
-
-  std::optional<std::string> PendingLookup() const override {
-    if (state_ != State::kPending) return std::nullopt;
-    return request_.peer_id;
-  }
-
-  absl::Status SupplyCredential(std::string_view user, Credential credential,
-                                absl::Time now) override {
-    if (state_ != State::kPending) {
-      return absl::FailedPreconditionError("no PAP credential lookup is outstanding");
-    }
-    if (user != request_.peer_id) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "credential for \"", Av(user), "\" but the lookup is for \"", request_.peer_id, "\""));
-    }
-    if (credential.status == Credential::Status::kPending) {
-      return absl::InvalidArgumentError("SupplyCredential needs a final answer, not Pending()");
-    }
-    Verify(credential);
-    return absl::OkStatus();
+    if (state_ != State::kWaiting) return;
+    TimeOut(absl::StrCat("no PAP Authenticate-Request within ",
+                         absl::FormatDuration(config_.restart_timer * config_.max_transmissions)));
   }
 
   std::optional<PresentedCredentials> PendingRequest() const override {
@@ -192,70 +156,20 @@ class PapAuthenticator final : public Authenticator {
     return p;
   }
 
-  absl::Status CompleteVerification(ExternalVerdict verdict, absl::Time now) override {
-    if (state_ != State::kPending) {
-      return absl::FailedPreconditionError("no PAP verification is outstanding");
-    }
-    AuthResult r = BaseResult();
-    r.success = verdict.success;
-    r.failure = verdict.success ? AuthFailure::kNone : verdict.failure;
-    Conclude(std::move(r), verdict.reason);
+ private:
+  const std::string& RequestUser() const override { return request_.peer_id; }
+
+  absl::Status CheckPassword(std::string_view password, AuthResult& r) override {
+    r.success = ConstantTimeEqual(Bytes(request_.password), Bytes(password));
     return absl::OkStatus();
   }
 
- private:
-  enum class State { kInitial, kWaitRequest, kPending, kDone };
-
-  AuthResult BaseResult() const {
-    AuthResult r;
-    r.method = AuthMethod::kPap;
-    r.role = AuthRole::kAuthenticator;
-    r.user = request_.peer_id;
-    return r;
-  }
-
-  void Verify(const Credential& c) {
-    AuthResult r = BaseResult();
-    switch (c.status) {
-      case Credential::Status::kFound:
-        if (ConstantTimeEqual(Bytes(request_.password), Bytes(c.password))) {
-          r.success = true;
-        } else {
-          r.failure = AuthFailure::kWrongPassword;
-        }
-        break;
-      case Credential::Status::kNotFound:
-      case Credential::Status::kPending:
-        r.failure = AuthFailure::kNoSuchUser;
-        break;
-      case Credential::Status::kDisabled:
-        r.failure = AuthFailure::kDisabled;
-        break;
-      case Credential::Status::kError:
-        r.failure = AuthFailure::kBackendError;
-        break;
-    }
-    Conclude(std::move(r), c.error);
-  }
-
-  void Conclude(AuthResult r, std::string_view detail) {
-    if (r.success) {
-      r.message = absl::StrCat("PAP: user \"", r.user, "\" authenticated");
-    } else {
-      r.message = absl::StrCat("PAP: user \"", r.user, "\": ", Av(AuthFailureName(r.failure)));
-    }
-    if (!detail.empty()) absl::StrAppend(&r.message, " (", Av(detail), ")");
+  void SendVerdict(const AuthResult& r) override {
     reply_code_ = r.success ? PapCode::kAuthenticateAck : PapCode::kAuthenticateNak;
     reply_message_ = r.success ? config_.success_message : config_.failure_message;
     Send(EncodePapReply(*reply_code_, request_.identifier, reply_message_));
-    state_ = State::kDone;
-    deadline_.reset();
-    Finish(std::move(r));
   }
 
-  AuthenticatorConfig config_;
-  State state_ = State::kInitial;
-  std::optional<absl::Time> deadline_;
   PapPacket request_;
   std::optional<PapCode> reply_code_;
   std::string reply_message_;
