@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 #include <utility>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
@@ -22,6 +23,16 @@ inline absl::string_view Av(std::string_view s) { return absl::string_view(s.dat
 
 inline absl::Span<const uint8_t> Bytes(std::string_view s) {
   return absl::Span<const uint8_t>(reinterpret_cast<const uint8_t*>(s.data()), s.size());
+}
+
+// Fills in the 4-byte header of a PAP or CHAP packet whose data follows it in `out` (RFC 1334
+// section 2.2, RFC 1994 section 4): Code, Identifier, Length = out.size().
+inline void PutAuthHeader(std::vector<uint8_t>& out, uint8_t code, uint8_t identifier) {
+  size_t len = out.size();
+  out[0] = code;
+  out[1] = identifier;
+  out[2] = static_cast<uint8_t>(len >> 8);
+  out[3] = static_cast<uint8_t>(len);
 }
 
 // What the PAP and CHAP authenticators share once the peer has named a user (RFC 1334 section

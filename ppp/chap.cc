@@ -15,16 +15,9 @@ namespace ppp {
 
 using auth_internal::Av;
 using auth_internal::Bytes;
+using auth_internal::PutAuthHeader;
 
 namespace {
-
-void PutHeader(std::vector<uint8_t>& out, ChapCode code, uint8_t identifier) {
-  size_t len = out.size();
-  out[0] = static_cast<uint8_t>(code);
-  out[1] = identifier;
-  out[2] = static_cast<uint8_t>(len >> 8);
-  out[3] = static_cast<uint8_t>(len);
-}
 
 const char* CodeName(ChapCode c) {
   switch (c) {
@@ -99,7 +92,7 @@ std::vector<uint8_t> EncodeChapChallengeOrResponse(ChapCode code, uint8_t identi
   out.push_back(static_cast<uint8_t>(value.size()));
   out.insert(out.end(), value.begin(), value.end());
   out.insert(out.end(), name.begin(), name.end());
-  PutHeader(out, code, identifier);
+  PutAuthHeader(out, static_cast<uint8_t>(code), identifier);
   return out;
 }
 
@@ -107,7 +100,7 @@ std::vector<uint8_t> EncodeChapResult(ChapCode code, uint8_t identifier, std::st
   message = message.substr(0, 65535 - 4);
   std::vector<uint8_t> out(4);
   out.insert(out.end(), message.begin(), message.end());
-  PutHeader(out, code, identifier);
+  PutAuthHeader(out, static_cast<uint8_t>(code), identifier);
   return out;
 }
 

@@ -12,18 +12,7 @@ namespace ppp {
 
 using auth_internal::Av;
 using auth_internal::Bytes;
-
-namespace {
-
-void PutHeader(std::vector<uint8_t>& out, uint8_t code, uint8_t identifier) {
-  size_t len = out.size();
-  out[0] = code;
-  out[1] = identifier;
-  out[2] = static_cast<uint8_t>(len >> 8);
-  out[3] = static_cast<uint8_t>(len);
-}
-
-}  // namespace
+using auth_internal::PutAuthHeader;
 
 absl::StatusOr<PapPacket> ParsePapPacket(absl::Span<const uint8_t> packet) {
   absl::StatusOr<AuthPacketHeader> h = ParseAuthPacketHeader(packet, "PAP");
@@ -78,7 +67,7 @@ std::vector<uint8_t> EncodePapRequest(uint8_t identifier, std::string_view peer_
   out.insert(out.end(), peer_id.begin(), peer_id.end());
   out.push_back(static_cast<uint8_t>(password.size()));
   out.insert(out.end(), password.begin(), password.end());
-  PutHeader(out, static_cast<uint8_t>(PapCode::kAuthenticateRequest), identifier);
+  PutAuthHeader(out, static_cast<uint8_t>(PapCode::kAuthenticateRequest), identifier);
   return out;
 }
 
@@ -87,7 +76,7 @@ std::vector<uint8_t> EncodePapReply(PapCode code, uint8_t identifier, std::strin
   std::vector<uint8_t> out(4);
   out.push_back(static_cast<uint8_t>(message.size()));
   out.insert(out.end(), message.begin(), message.end());
-  PutHeader(out, static_cast<uint8_t>(code), identifier);
+  PutAuthHeader(out, static_cast<uint8_t>(code), identifier);
   return out;
 }
 
