@@ -196,7 +196,9 @@ void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index) {
 
 void Ipv4Output(Worker* w, rte_mbuf* m, uint32_t dst) {
   const NextHop* nh = w->net->fib->Lookup(dst);
-  if (nh == nullptr || nh->kind != kNextHopPort) {
+  const bool session =
+      nh != nullptr && nh->kind == kNextHopSession && w->net->hooks.session_output != nullptr;
+  if (nh == nullptr || (nh->kind != kNextHopPort && !session)) {
     ++w->c.ip_no_route;
     rte_pktmbuf_free(m);
     return;
@@ -204,6 +206,18 @@ void Ipv4Output(Worker* w, rte_mbuf* m, uint32_t dst) {
   if (rte_pktmbuf_pkt_len(m) > nh->mtu) {
     ++w->c.ip_too_big;
     rte_pktmbuf_free(m);
+    return;
+  }
+  if (session) {
+    // Our own packets for a tunnel client (ICMP errors about what it sent: time exceeded,
+    // fragmentation needed, unreachable) go into its tunnel on the session's owner lcore, like a
+    // forwarded packet.
+    if (nh->port != w->index) {
+      m->hash.fdir.hi = nh->gateway;
+      HandoffTo(w, nh->port, m, kHandoffSession);
+    } else {
+      w->net->hooks.session_output(w, m, nh->gateway, w->net->hooks.ctx);
+    }
     return;
   }
   Ipv4SendToNeighbor(w, m, nh->port, nh->gateway ? nh->gateway : dst);

@@ -899,8 +899,19 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
     return;
   }
   const uint32_t ip_len = rte_pktmbuf_pkt_len(m);
-  if (ip_len + kPppDataHeader > sstp::kMaxDataPayload) {
+  // The MTU negotiated for this session (SessionUp.mtu: the client's MRU within max-mtu), not the
+  // FIB route's (which can only know max-mtu: routes arrive on lcore 0, the session lives here).
+  // No fragmentation on the fast path: DF packets get "fragmentation needed" with the session's
+  // MTU (RFC 1191 4), the others are dropped; both counted.
+  const uint32_t mtu = call->up_.mtu ? call->up_.mtu : sstp::kMaxDataPayload - kPppDataHeader;
+  if (ip_len > mtu || ip_len + kPppDataHeader > sstp::kMaxDataPayload) {
     ++stats.down_dropped_too_big;
+    const auto* ip = rte_pktmbuf_mtod(m, const rte_ipv4_hdr*);
+    if (rte_pktmbuf_data_len(m) >= sizeof(rte_ipv4_hdr) &&
+        (ip->fragment_offset & rte_cpu_to_be_16(RTE_IPV4_HDR_DF_FLAG))) {
+      ++w_->c.ip_frag_needed;
+      IcmpSendError(w_, m, 3, 4, std::min<uint32_t>(mtu, 0xffff), -1);
+    }
     rte_pktmbuf_free(m);
     return;
   }

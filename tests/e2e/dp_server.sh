@@ -9,6 +9,11 @@
 #   enabled=yes; a SYN to another port, or while disabled, gets RST (connection refused); a SYN to
 #   an address that is not the data plane's is forwarded (a LAN host's own listener answers it),
 #   never taken by the server.
+# Session MTU and ICMP into tunnels (the office LAN runs at MTU 1400): a DF packet from the LAN
+#   larger than a session's negotiated MTU (the laptop's client asks for 1300) gets "fragmentation
+#   needed" with that MTU; a DF packet from a client larger than the LAN MTU gets "fragmentation
+#   needed" back inside its tunnel (the home router's kernel learns mtu 1400); a ttl=1 ping from a
+#   client toward the LAN gets "time exceeded" inside its tunnel.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
 
@@ -116,18 +121,25 @@ for spec in office:wan0 office:lan0 laptop:eth0 home:eth0 ows:eth0 inet:p-office
   inet:p-home olan:p-office olan:p-ows; do
   nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
 done
+# The office LAN at MTU 1400 (every veth of it: a veth drops frames above its peer's MTU).
+nsx office ip link set lan0 mtu 1400
+nsx olan ip link set p-office mtu 1400
+nsx olan ip link set p-ows mtu 1400
+nsx ows ip link set eth0 mtu 1400
 mkdir -p "$W/run"
 ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
 CP_PID=$!
 ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
   --file-prefix "sstpt-dps$$" --idle-sleep 20 \
   --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
-  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
+  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 --mtu 1400 \
   --ring "$RING" --run-dir "$W/run" >"$W/dp.log" 2>&1 &
 DP_PID=$!
 wait_for 30 "control plane ready" dp_log_has "control plane ready"
 ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
   remote-address=198.19.101.100 >/dev/null
+ctl /ppp secret add name=Home service=sstp password=123 local-address=198.18.16.1 \
+  remote-address=198.18.16.2 'routes="198.19.202.0/24 198.18.16.2 1"' >/dev/null
 ctl /interface ethernet set ether2 arp=proxy-arp >/dev/null
 # The laptop reaches the office LAN through the data plane without a tunnel as well (forwarding).
 nsx laptop ip route add 198.19.101.0/24 via 198.18.80.1
@@ -175,5 +187,45 @@ n=$(dp_log_count "listening on port 443 (")
 ctl /interface sstp-server server set enabled=yes >/dev/null
 wait_for 10 "listener back" dp_log_more "listening on port 443 (" "$n"
 expect_probe open laptop 198.18.80.1 443 "enabled=yes again"
+
+# ---- session MTU, ICMP errors into tunnels
+# client NS NAME USER [options]: our sstp-client in the background.
+client() {
+  local ns=$1 name=$2 user=$3
+  shift 3
+  printf '123\n' >"$W/pw"
+  ip netns exec "${P}$ns" "$CLIENT" --connect-to 198.18.80.1 --user "$user" --password-file "$W/pw" \
+    --authentication mschap2 --verify-server=no --once --name "$name" "$@" >>"$W/$ns.log" 2>&1 &
+  PIDS+=($!)
+}
+log "sessions: laptop with MTU/MRU 1300, home router with the defaults"
+client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
+client home sstp1 Home --route 198.19.101.0/24
+wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
+wait_for 30 "home address" has_addr home sstp1 198.18.16.2
+grep -E "Laptop up|Home up" "$W/dp.log"
+dp_log_has "Laptop up, .* mtu 1300" || fail "the laptop's session did not negotiate MTU 1300"
+home_mtu=$(grep -o "Home up, .* mtu [0-9]*" "$W/dp.log" | tail -1 | grep -o "[0-9]*$")
+[ "$home_mtu" -gt 1448 ] || fail "the home session's MTU $home_mtu leaves no room above the LAN's 1400"
+nsx ows ping -c 2 -W 2 -M do -s 1272 198.19.101.100 >/dev/null ||
+  fail "a 1300-byte DF ping did not fit the laptop's 1300-byte tunnel"
+out=$(nsx ows ping -c 2 -W 2 -M do -s 1372 198.19.101.100 2>&1 || true)
+echo "$out" | grep -iE "mtu" >&2 || true
+[[ $out == *"mtu = 1300"* || $out == *"mtu=1300"* ]] ||
+  fail "LAN -> laptop, 1400-byte DF ping: no fragmentation needed with the session's MTU 1300: $out"
+log "LAN -> laptop 1400 bytes DF: fragmentation needed, mtu 1300 (the session's)"
+nsx home ping -c 2 -W 2 -M do -s 1372 198.19.101.10 >/dev/null ||
+  fail "home -> LAN, a 1400-byte DF ping did not pass"
+out=$(nsx home ping -c 3 -W 2 -M do -s 1420 198.19.101.10 2>&1 || true)
+echo "$out" | grep -iE "mtu" >&2 || true
+[[ $out == *"mtu = 1400"* || $out == *"mtu=1400"* ]] ||
+  fail "home -> LAN, 1448-byte DF ping: no fragmentation needed inside the tunnel: $out"
+nsx home ip route get 198.19.101.10 >&2
+log "home -> LAN 1448 bytes DF: fragmentation needed (mtu 1400) delivered inside the tunnel"
+out=$(nsx laptop ping -c 2 -W 2 -t 1 198.19.101.10 2>&1 || true)
+echo "$out" | grep -i "exceeded" >&2 || true
+[[ $out == *"Time to live exceeded"* ]] ||
+  fail "laptop -> LAN with ttl=1: no time exceeded inside the tunnel: $out"
+log "laptop -> LAN ttl=1: time exceeded delivered inside the tunnel"
 
 log "PASS"
