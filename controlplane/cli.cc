@@ -21,7 +21,9 @@ const std::map<std::string, MenuNode>& Tree() {
   static const auto* tree = new std::map<std::string, MenuNode>{
       {"", {{"certificate", "interface", "ip", "log", "ppp", "system"}, {"export"}}},
       {"/log", {{}, {"print"}}},
-      {"/interface", {{"ethernet", "sstp-client", "sstp-server"}, {"export"}}},
+      {"/interface", {{"bridge", "ethernet", "sstp-client", "sstp-server"}, {"export"}}},
+      {"/interface bridge", {{"port"}, {"add", "export", "print", "remove", "set"}}},
+      {"/interface bridge port", {{}, {"add", "export", "print", "remove", "set"}}},
       {"/interface sstp-server",
        {{"server"}, {"add", "export", "monitor", "print", "remove", "set"}}},
       {"/interface sstp-server server", {{}, {"export", "print", "set"}}},

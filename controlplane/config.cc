@@ -83,6 +83,24 @@ std::vector<TableSpec> BuildSpecs() {
        "",
        {},
        false});
+  // /interface bridge and its ports (minimal: what BCP sessions need, manual "SSTP also supports
+  // BCP which allows to bridge SSTP tunnel with local interface").
+  s.push_back(
+      {{"interface", "bridge"},
+       false,
+       {{"name", Kind::kName, ""}, {"comment", Kind::kString, ""}, {"disabled", Kind::kBool, "no"}},
+       "bridge",
+       {}});
+  s.push_back({{"interface", "bridge", "port"},
+               false,
+               {{"interface", Kind::kIfaceRef, ""},
+                {"bridge", Kind::kBridgeRef, ""},
+                {"comment", Kind::kString, ""},
+                {"disabled", Kind::kBool, "no"}},
+               "",
+               {"interface", "bridge"},
+               true,
+               false});
   s.push_back({{"ppp", "secret"},
                false,
                {{"name", Kind::kName, ""},
@@ -114,7 +132,7 @@ std::vector<TableSpec> BuildSpecs() {
         {"idle-timeout", Kind::kDuration, ""},
         {"change-tcp-mss", Kind::kChoice, "default", 0, 0, {"default", "yes", "no"}},
         {"use-encryption", Kind::kChoice, "default", 0, 0, {"default", "yes", "no", "required"}},
-        {"bridge", Kind::kString, ""},
+        {"bridge", Kind::kBridgeRef, ""},
         {"rate-limit", Kind::kRateLimit, ""},
         {"comment", Kind::kString, ""}},
        "",
@@ -341,6 +359,11 @@ absl::StatusOr<std::string> Config::Canonical(const TableSpec& spec, const Arg& 
     case Kind::kIfaceRef:
       if (v.empty()) return InvalidValue(a);
       return v;
+    case Kind::kBridgeRef:
+      // A bridge port must name one; a profile's bridge= may be empty (not bridged).
+      if (v.empty() && spec.path == MenuPath{"ppp", "profile"}) return v;
+      if (FindByName({"interface", "bridge"}, v) < 0) return InvalidValue(a);
+      return v;
     case Kind::kRateLimit:
       if (v.empty()) return v;
       if (!ParseRateLimit(v)) return InvalidValue(a);
@@ -467,6 +490,11 @@ absl::Status Config::Remove(const MenuPath& path, size_t index) {
        used_by({"ppp", "secret"}, {"local-address", "remote-address"}))) {
     return absl::FailedPreconditionError("failure: pool is in use");
   }
+  if (path == MenuPath{"interface", "bridge"} &&
+      (used_by({"ppp", "profile"}, {"bridge"}) ||
+       used_by({"interface", "bridge", "port"}, {"bridge"}))) {
+    return absl::FailedPreconditionError("failure: bridge is in use");
+  }
   if (path == MenuPath{"certificate"} &&
       (used_by({"interface", "sstp-server", "server"}, {"certificate"}) ||
        used_by({"interface", "sstp-client"}, {"certificate"}))) {
@@ -515,6 +543,8 @@ std::string Config::Export(const MenuPath& under) const {
   // Order matters on load: referenced items (certificates, pools, profiles, ports) come first.
   static const std::vector<MenuPath> kOrder = {{"certificate"},
                                                {"interface", "ethernet"},
+                                               {"interface", "bridge"},
+                                               {"interface", "bridge", "port"},
                                                {"ip", "pool"},
                                                {"ppp", "profile"},
                                                {"interface", "sstp-server", "server"},

@@ -36,6 +36,7 @@ enum class Kind {
   kProfileRef,     // /ppp profile name
   kCertRef,        // /certificate name | none
   kIfaceRef,       // /interface ethernet name
+  kBridgeRef,      // /interface bridge name
   kRateLimit,      // rx/tx
   kReadOnly,       // set by the program only
 };

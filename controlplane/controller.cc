@@ -24,6 +24,8 @@ const MenuPath kServer = {"interface", "sstp-server", "server"};
 const MenuPath kSstpServer = {"interface", "sstp-server"};
 const MenuPath kSstpClient = {"interface", "sstp-client"};
 const MenuPath kEthernet = {"interface", "ethernet"};
+const MenuPath kBridge = {"interface", "bridge"};
+const MenuPath kBridgePort = {"interface", "bridge", "port"};
 const MenuPath kSecret = {"ppp", "secret"};
 const MenuPath kProfile = {"ppp", "profile"};
 const MenuPath kActive = {"ppp", "active"};
@@ -303,6 +305,25 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
         rows.push_back(std::move(r));
       }
     }
+  } else if (path == kBridge) {
+    for (Row& r : rows) r.flags = r.v["disabled"] == "yes" ? "X " : " R";
+  } else if (path == kBridgePort) {
+    for (Row& r : rows) {
+      const bool inactive = config_.FindByName(kEthernet, r.v["interface"]) < 0 ||
+                            config_.FindByName(kBridge, r.v["bridge"]) < 0;
+      r.flags = absl::StrCat(r.v["disabled"] == "yes" ? "X" : " ", inactive ? "I" : " ", " ");
+    }
+    // Bridged (BCP) sessions are dynamic ports of their profile's bridge, as RouterOS adds the
+    // PPP interface to the bridge while the session is up.
+    for (const auto& [id, s] : sessions_) {
+      if (!s->bridged || s->state != SessionState::kUp) continue;
+      Row r;
+      r.dynamic = true;
+      r.session = id;
+      r.flags = "  D";
+      r.v = {{"interface", s->iface}, {"bridge", ProfileProp(s->profile, "bridge")}};
+      rows.push_back(std::move(r));
+    }
   } else if (path == kEthernet) {
     for (Row& r : rows) {
       r.flags = absl::StrCat(r.v["disabled"] == "yes" ? "X" : " ",
@@ -338,7 +359,10 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
 
 std::string Controller::Flags(const MenuPath& path) const {
   if (path == kSstpServer) return "Flags: X - disabled, D - dynamic, R - running\n";
-  if (path == kSstpClient || path == kEthernet) return "Flags: X - disabled, R - running\n";
+  if (path == kSstpClient || path == kEthernet || path == kBridge) {
+    return "Flags: X - disabled, R - running\n";
+  }
+  if (path == kBridgePort) return "Flags: X - disabled, I - inactive, D - dynamic\n";
   if (path == kSecret) return "Flags: X - disabled\n";
   if (path == kProfile) return "Flags: * - default\n";
   if (path == kActive) return "Flags: R - radius\n";
@@ -406,7 +430,7 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   const TableSpec* spec = Config::SpecFor(path);
 
   // Detail form: index, flags, then name=value groups.
-  bool detail_form = detail || path == kSstpClient || path == kProfile;
+  bool detail_form = detail || path == kSstpClient || path == kProfile || path == kBridge;
   if (detail_form && (spec != nullptr || path == kActive)) {
     std::vector<std::vector<std::string>> groups;
     int idx_width = 2;
@@ -526,6 +550,9 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
     cols = {{"NAME", 12, false, true}, {"SERVICE", 7}, {"CALLER-ID", 19},
             {"ADDRESS", 15},           {"UPTIME", 8},  {"ENCODING", 11}};
     keys = {"name", "service", "caller-id", "address", "uptime", "encoding"};
+  } else if (path == kBridgePort) {
+    cols = {{"INTERFACE", 22}, {"BRIDGE", 22}};
+    keys = {"interface", "bridge"};
   } else if (path == kPool) {
     cols = {{"NAME", 44}, {"RANGES", 40}};
     keys = {"name", "ranges"};
@@ -550,6 +577,7 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
                                                              {"/ppp active", 1},
                                                              {"/ip address", 3},
                                                              {"/ip route", 5},
+                                                             {"/interface bridge port", 3},
                                                              {"/certificate", 2},
                                                              {"/ip pool", 0}};
     auto it = kFlagWidth.find(PathString(path));
@@ -1343,6 +1371,24 @@ std::string Controller::ProfileOf(const std::string& user) const {
   return config_.Server("default-profile");
 }
 
+std::string Controller::BridgePortOf(const std::string& profile) const {
+  // The profile's bridge= -> its first enabled /interface bridge port -> that port's data-plane
+  // name (the ethernet default-name; ring::SessionUp::bridge_port).
+  const std::string bridge = ProfileProp(profile, "bridge");
+  if (bridge.empty()) return "";
+  int b = config_.FindByName(kBridge, bridge);
+  if (b < 0 || config_.Get(kBridge, size_t(b), "disabled") == "yes") return "";
+  const auto& ports = config_.Items(kBridgePort);
+  for (size_t i = 0; i < ports.size(); ++i) {
+    if (config_.Get(kBridgePort, i, "bridge") != bridge) continue;
+    if (config_.Get(kBridgePort, i, "disabled") == "yes") continue;
+    int e = config_.FindByName(kEthernet, config_.Get(kBridgePort, i, "interface"));
+    if (e < 0) continue;
+    return config_.Get(kEthernet, size_t(e), "default-name");
+  }
+  return "";
+}
+
 std::string Controller::ProfileProp(const std::string& profile, const std::string& prop) const {
   int i = config_.FindByName(kProfile, profile);
   if (i < 0) return "";
@@ -1408,7 +1454,7 @@ absl::StatusOr<std::pair<uint32_t, uint32_t>> Controller::Addresses(Session& s) 
   std::string remote =
       u && !u->remote_address.empty() ? u->remote_address : ProfileProp(profile, "remote-address");
   if (remote.empty()) {
-    return absl::FailedPreconditionError("no remote-address in the secret or its profile");
+    return absl::NotFoundError("no remote-address in the secret or its profile");
   }
   auto lease = [&](const std::string& spec, uint32_t lcore,
                    bool* leased) -> absl::StatusOr<uint32_t> {
@@ -1478,6 +1524,8 @@ void Controller::NetworkUp(Session& s, uint16_t mtu, uint64_t local_ifid, uint64
   up.mtu = mtu;
   up.mru = mtu;
   up.bridge = bridge;
+  s.bridged = bridge;
+  if (bridge) up.bridge_port = BridgePortOf(s.profile);
   up.user = s.user;
   std::string profile = s.profile;
   auto rl = ParseRateLimit(ProfileProp(profile, "rate-limit"));

@@ -69,8 +69,9 @@ struct Session {
   absl::Time last_activity;
   ring::CounterBlock counters;
   std::vector<ring::RouteEntry> routes;  // installed with the session (host route first)
-  bool logged_in = false;                // reached kUp: its logout is logged with the counters
-  std::string close_reason;              // why it ended (CloseReasonName), for the log
+  bool bridged = false;      // BCP opened (RFC 3518): Ethernet frames to the profile's bridge
+  bool logged_in = false;    // reached kUp: its logout is logged with the counters
+  std::string close_reason;  // why it ended (CloseReasonName), for the log
   std::string profile;
   std::unique_ptr<SessionEngine> engine;
 };
@@ -186,6 +187,16 @@ class Controller {
   std::string ProfileOf(const std::string& user) const;
   std::string ProfileProp(const std::string& profile, const std::string& prop) const;
 
+ public:
+  // The data-plane port a bridged (BCP) session of `profile` is switched with: its bridge=
+  // through /interface bridge port; empty when not bridged or the bridge has no usable port.
+  std::string BridgePortOf(const std::string& profile) const;
+  // Whether sessions of `user` may negotiate BCP (their profile names a bridge).
+  bool BridgedUser(const std::string& user) const {
+    return !ProfileProp(ProfileOf(user), "bridge").empty();
+  }
+
+ private:
   DownSink* sink_;
   Options options_;
   Config config_;

@@ -73,13 +73,10 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     cfg.server_name = "sstp";
     cfg.enable_ipcp = true;
     cfg.enable_ipv6cp = true;
-    cfg.enable_bcp = false;  // enabled per user once known (profile bridge=) is not possible
-                             // before LCP; BCP needs the profile of the default user
-    std::string profile = conf.Server("default-profile");
-    int p = conf.FindByName({"ppp", "profile"}, profile);
-    if (p >= 0 && !conf.Get({"ppp", "profile"}, size_t(p), "bridge").empty()) {
-      cfg.enable_bcp = true;
-    }
+    // BCP (RFC 3518) is allowed here and chosen per user once authenticated
+    // (NetworkAssignment::bcp in AssignNetwork): only users whose profile names a bridge get it;
+    // for the others a BCP Configure-Request is Protocol-Rejected (RFC 1661 5.7).
+    cfg.enable_bcp = true;
     auto session = ppp::Session::Create(std::move(cfg));
     if (session.ok()) session_ = *std::move(session);
   }
@@ -131,9 +128,18 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     if (auth == nullptr) return Decision::Refuse("no authentication");
     // ppp/ asks before it reports kAuthenticated: the session learns its user here.
     ReportAuthenticated(*auth, now_);
-    auto a = c_.Addresses(s_);
-    if (!a.ok()) return Decision::Refuse(std::string(a.status().message()));
     ppp::NetworkAssignment n;
+    n.bcp = c_.BridgedUser(s_.user);  // the profile's bridge= (manual: "SSTP also supports BCP")
+    auto a = c_.Addresses(s_);
+    if (!a.ok()) {
+      // A bridged user needs no IPv4 address: the tunnel then carries Ethernet only.
+      if (!n.bcp || !absl::IsNotFound(a.status())) {
+        return Decision::Refuse(std::string(a.status().message()));
+      }
+      n.ipcp = false;
+      n.ipv6cp = false;
+      return Decision::Assign(n);
+    }
     n.local_address = a->first;
     n.remote_address = a->second;
     auto dns = c_.DnsServers(s_);

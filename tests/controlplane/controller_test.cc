@@ -443,6 +443,40 @@ TEST_F(ControllerTest, CountersFromTheDataPlaneShowInPrintMonitorAndActive) {
               HasSubstr("  idle-time: 40s\n"));
 }
 
+TEST_F(ControllerTest, BridgedSessionUpNamesTheBridgePort) {
+  Ok("/interface bridge add name=bridge1");
+  Ok("/interface bridge add name=empty");
+  Ok("/interface bridge port add bridge=bridge1 interface=ether2");
+  Ok("/ppp profile add name=bridged bridge=bridge1");
+  Ok("/ppp profile add name=portless bridge=empty");
+  Ok("/ppp secret add name=Branch password=1 profile=bridged");
+  Ok("/ppp secret add name=Nowhere password=1 profile=portless");
+  Ok("/interface sstp-server server set enabled=yes");
+  Resync();
+  EXPECT_TRUE(c_.BridgedUser("Branch"));
+  EXPECT_FALSE(c_.BridgedUser("nobody"));
+  Session* s = Open(ring::MakeSessionId(0, 1));
+  c_.Authorized(*s, "Branch", ring::AuthMethod::kMsChap2, {}, now_);
+  c_.NetworkUp(*s, 1500, 0, 0, /*bridge=*/true, now_);
+  Session* t = Open(ring::MakeSessionId(1, 2));
+  c_.Authorized(*t, "Nowhere", ring::AuthMethod::kMsChap2, {}, now_);
+  c_.NetworkUp(*t, 1500, 0, 0, /*bridge=*/true, now_);
+  auto ups = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_EQ(ups.size(), 2u);
+  const auto& a = std::get<ring::SessionUp>(ups[0].body);
+  EXPECT_EQ(a.bridge, 1);
+  EXPECT_EQ(a.bridge_port, "ether2");
+  const auto& b = std::get<ring::SessionUp>(ups[1].body);
+  EXPECT_EQ(b.bridge, 1);
+  EXPECT_EQ(b.bridge_port, "");  // the bridge has no port: nothing to switch with
+  // A disabled port no longer counts.
+  Ok("/interface bridge port set 0 disabled=yes");
+  EXPECT_EQ(c_.BridgePortOf("bridged"), "");
+  Ok("/interface bridge port set 0 disabled=no");
+  EXPECT_EQ(c_.BridgePortOf("bridged"), "ether2");
+  EXPECT_FALSE(Run("/interface bridge remove bridge1").status.ok());
+}
+
 TEST_F(ControllerTest, TimeoutsCloseSessions) {
   Ok("/ppp profile add name=short session-timeout=1h idle-timeout=10m");
   Ok("/ppp secret add name=u password=1 profile=short remote-address=198.19.101.100");

@@ -58,6 +58,7 @@ class PppEngineTest : public ::testing::Test {
 
   struct Outcome {
     bool network_up = false;
+    bool bcp_up = false;
     bool terminated = false;
     uint32_t client_address = 0;
     uint32_t dns = 0;
@@ -65,9 +66,10 @@ class PppEngineTest : public ::testing::Test {
   };
   // Runs a ppp/ client against the engine until the client's IPCP opens or the link ends.
   Outcome Converse(uint64_t id, const std::string& user, const std::string& password,
-                   std::vector<ppp::AuthMethod> client_methods) {
+                   std::vector<ppp::AuthMethod> client_methods, bool bcp = false) {
     ppp::SessionConfig cfg;
     cfg.role = ppp::SessionRole::kClient;
+    cfg.enable_bcp = bcp;
     cfg.user = user;
     cfg.password = password;
     cfg.auth_methods = client_methods;
@@ -81,7 +83,7 @@ class PppEngineTest : public ::testing::Test {
     if (!client.ok()) return o;
     Open(id);
     (*client)->Start(now_);
-    for (int round = 0; round < 200 && !o.network_up && !o.terminated; ++round) {
+    for (int round = 0; round < 200 && !(bcp ? o.bcp_up : o.network_up) && !o.terminated; ++round) {
       for (auto& f : (*client)->TakeOutput()) Up(id, f);
       for (auto& f : Down(id)) (void)(*client)->ReceiveFrame(f, now_);
       for (auto& e : (*client)->TakeEvents()) {
@@ -89,6 +91,9 @@ class PppEngineTest : public ::testing::Test {
           o.network_up = true;
           o.client_address = e.network.local_address;
           o.dns = e.network.primary_dns;
+        }
+        if (e.type == ppp::SessionEvent::Type::kNetworkUp && e.protocol == ppp::kProtocolBcp) {
+          o.bcp_up = true;
         }
         if (e.type == ppp::SessionEvent::Type::kTerminated) o.terminated = true;
       }
@@ -237,6 +242,68 @@ TEST_F(PppEngineTest, LoginAndLogoutAreLoggedWithTheCounters) {
                          "198.18.99.1:43886 (mschap2)",
                          "sstp,ppp,info,account Laptop logged out, 65 8400 16800 100 200 "
                          "(client-disconnect)"));
+}
+
+// The manual's "SSTP also supports BCP": a profile with bridge=bridge1, whose port is ether2. The
+// user's session negotiates BCP and the data plane is told to bridge it to ether2; a user without
+// a bridge gets no BCP (Protocol-Reject) and an unbridged SessionUp.
+TEST_F(PppEngineTest, BridgeProfileNegotiatesBcpAndNamesThePort) {
+  c_.AddPort("ether1", "00:30:4F:0B:7B:C1", 1500);
+  c_.AddPort("ether2", "00:30:4F:06:62:12", 1500);
+  Ok("/interface bridge add name=bridge1");
+  Ok("/interface bridge port add bridge=bridge1 interface=ether2");
+  Ok("/ppp profile add name=bridged bridge=bridge1");
+  Ok("/ppp secret add name=Branch service=sstp password=123 profile=bridged "
+     "local-address=198.19.101.1 remote-address=198.19.101.150");
+  Ok("/ppp secret add name=L2only service=sstp password=123 profile=bridged");
+
+  const uint64_t id = ring::MakeSessionId(0, 31);
+  Outcome o = Converse(id, "Branch", "123", {ppp::AuthMethod::kMsChapV2}, /*bcp=*/true);
+  ASSERT_TRUE(o.bcp_up);
+  auto ups = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_FALSE(ups.empty());
+  bool bridged = false;
+  for (const auto& u : ups) {
+    const auto& su = std::get<ring::SessionUp>(u.body);
+    EXPECT_EQ(su.user, "Branch");
+    if (su.bridge) {
+      bridged = true;
+      EXPECT_EQ(su.bridge_port, "ether2");
+    }
+  }
+  EXPECT_TRUE(bridged);
+  // While up, the session is a dynamic port of bridge1.
+  auto ports = c_.Execute("/interface bridge port print", {}, now_).output;
+  EXPECT_THAT(ports, HasSubstr(" 0     ether2                 bridge1\n"));
+  EXPECT_THAT(ports, HasSubstr(" 1   D <sstp-Branch>          bridge1\n"));
+
+  // A bridged user without any address: Ethernet only (no IPCP), still bridged.
+  const size_t before = sink_.Of(ring::MsgType::kSessionUp).size();
+  const uint64_t l2 = ring::MakeSessionId(1, 32);
+  o = Converse(l2, "L2only", "123", {ppp::AuthMethod::kMsChapV2}, /*bcp=*/true);
+  ASSERT_TRUE(o.bcp_up);
+  EXPECT_FALSE(o.network_up);
+  ups = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_GT(ups.size(), before);
+  const auto& l2up = std::get<ring::SessionUp>(ups.back().body);
+  EXPECT_EQ(ups.back().session, l2);
+  EXPECT_EQ(l2up.bridge, 1);
+  EXPECT_EQ(l2up.bridge_port, "ether2");
+  EXPECT_EQ(l2up.remote_v4.family, 0);
+
+  // Laptop's profile has no bridge: its client's BCP is refused, IPCP works, nothing bridged.
+  const size_t before2 = sink_.Of(ring::MsgType::kSessionUp).size();
+  const uint64_t lap = ring::MakeSessionId(0, 33);
+  o = Converse(lap, "Laptop", "123", {ppp::AuthMethod::kMsChapV2}, /*bcp=*/true);
+  ASSERT_TRUE(o.network_up);
+  EXPECT_FALSE(o.bcp_up);
+  EXPECT_FALSE(o.terminated);
+  ups = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_GT(ups.size(), before2);
+  for (size_t i = before2; i < ups.size(); ++i) {
+    EXPECT_EQ(std::get<ring::SessionUp>(ups[i].body).bridge, 0);
+    EXPECT_EQ(std::get<ring::SessionUp>(ups[i].body).bridge_port, "");
+  }
 }
 
 TEST_F(PppEngineTest, PoolAddressesAndOnlyOne) {
