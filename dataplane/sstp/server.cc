@@ -30,6 +30,7 @@
 #include "dataplane/dataplane.h"
 #include "dataplane/net.h"
 #include "dataplane/sstp/mss.h"
+#include "dataplane/sstp/rate.h"
 #include "ring/messages.h"
 #include "ring/ring.h"
 #include "sstp/crypto_binding.h"
@@ -104,6 +105,9 @@ class Call final : public sstp::Sink {
   // spent), a plain packet can. The ring is allocated once when the session comes up.
   std::unique_ptr<rte_mbuf*[]> dq_;
   uint32_t dq_cap_ = 0, dq_head_ = 0, dq_n_ = 0;
+  // The profile's rate-limit (SessionUp.rate_rx_bps / rate_tx_bps): rx polices what the client
+  // sends (upstream), tx what it is sent (downstream).
+  TokenBucket rate_rx_, rate_tx_;
   sstp::HttpRequestParser http_;
   sstp::StreamAssembler assembler_;
   std::optional<sstp::ServerStateMachine> sm_;
@@ -206,7 +210,8 @@ class Lcore final : public tcp::Handler {
              calls_closed = 0, up_packets = 0, up_bytes = 0, down_packets = 0, down_bytes = 0,
              up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0, up_dropped_local = 0,
              down_dropped_no_session = 0, down_dropped_no_space = 0, down_dropped_too_big = 0,
-             down_queued = 0, down_queue_peak = 0, ring_full = 0, cp_absent_refused = 0;
+             down_queued = 0, down_queue_peak = 0, up_dropped_rate = 0, down_dropped_rate = 0,
+             ring_full = 0, cp_absent_refused = 0;
   } stats;
 };
 
@@ -467,12 +472,12 @@ void Lcore::Stop() {
   Log("worker %u: SSTP: %u accepted, %u refused, %u TLS failures, %u calls opened, %u closed; "
       "upstream %u packets %u bytes, downstream %u packets %u bytes (%u waited for send space, "
       "at most %u in one session); drops: spoofed %u, bad %u, not up %u, no session %u, "
-      "down queue full %u, too big %u; ring full %u",
+      "down queue full %u, too big %u, rate-limit up %u down %u; ring full %u",
       w_->index, stats.accepted, stats.refused, stats.tls_failed, stats.calls_opened,
       stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets, stats.down_bytes,
       stats.down_queued, stats.down_queue_peak, stats.up_dropped_spoof, stats.up_dropped_bad,
       stats.up_dropped_not_up, stats.down_dropped_no_session, stats.down_dropped_no_space,
-      stats.down_dropped_too_big, stats.ring_full);
+      stats.down_dropped_too_big, stats.up_dropped_rate, stats.down_dropped_rate, stats.ring_full);
 }
 
 void Lcore::ApplyConfig() {
@@ -881,6 +886,11 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
     }
     return;
   }
+  if (!call->rate_rx_.Admit(uint32_t(total), w_->now_ns)) {
+    ++stats.up_dropped_rate;
+    rte_pktmbuf_free(m);
+    return;
+  }
   ++stats.up_packets;
   stats.up_bytes += total;
   ++call->counters_.rx_packets;
@@ -912,6 +922,11 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
       ++w_->c.ip_frag_needed;
       IcmpSendError(w_, m, 3, 4, std::min<uint32_t>(mtu, 0xffff), -1);
     }
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (!call->rate_tx_.Admit(ip_len, w_->now_ns)) {
+    ++stats.down_dropped_rate;
     rte_pktmbuf_free(m);
     return;
   }
@@ -1214,6 +1229,12 @@ void Lcore::HandleDown(const ring::Decoded& d) {
     case MsgType::kSessionUp: {
       call->up_ = std::get<ring::SessionUp>(d.body);
       if (!call->is_up_) call->up_unix_ns_ = uint64_t(absl::GetCurrentTimeNanos());
+      if (call->rate_rx_.rate_bps() != std::min(call->up_.rate_rx_bps, TokenBucket::kMaxRateBps)) {
+        call->rate_rx_.Configure(call->up_.rate_rx_bps, w_->now_ns);
+      }
+      if (call->rate_tx_.rate_bps() != std::min(call->up_.rate_tx_bps, TokenBucket::kMaxRateBps)) {
+        call->rate_tx_.Configure(call->up_.rate_tx_bps, w_->now_ns);
+      }
       if (call->dq_ == nullptr && srv_->opts_.down_queue_packets != 0) {
         call->dq_cap_ = srv_->opts_.down_queue_packets;
         call->dq_.reset(new rte_mbuf*[call->dq_cap_]);
@@ -1238,9 +1259,13 @@ void Lcore::HandleDown(const ring::Decoded& d) {
         call->sm_->OnPacket(now, cc.span());
         call->synthetic_connected_ = call->sm_->connected();
       }
-      Log("call %#x from %s: %s up, remote %s local %s mtu %u, %u routes", call->id_, call->peer_,
+      Log("call %#x from %s: %s up, remote %s local %s mtu %u, %u routes%s", call->id_, call->peer_,
           call->up_.user, call->up_.remote_v4.ToString(), call->up_.local_v4.ToString(),
-          call->up_.mtu, call->up_.routes.size());
+          call->up_.mtu, call->up_.routes.size(),
+          call->up_.rate_rx_bps || call->up_.rate_tx_bps
+              ? absl::StrFormat(", rate-limit rx %u tx %u bit/s", call->up_.rate_rx_bps,
+                                call->up_.rate_tx_bps)
+              : std::string());
       break;
     }
     case MsgType::kSessionClose: {

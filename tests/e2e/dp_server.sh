@@ -14,6 +14,10 @@
 #   needed" with that MTU; a DF packet from a client larger than the LAN MTU gets "fragmentation
 #   needed" back inside its tunnel (the home router's kernel learns mtu 1400); a ttl=1 ping from a
 #   client toward the LAN gets "time exceeded" inside its tunnel.
+# Rate limits: a profile with rate-limit=2M/2M (RouterOS rx/tx from the router's view) holds
+#   iperf3 through the laptop's tunnel below 10 Mbit/s both ways while the home router's
+#   unlimited session gets over 50 in the same run (a coarse behaviour check, not a benchmark), and
+#   the data plane counts the policed packets.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
 
@@ -189,6 +193,8 @@ wait_for 10 "listener back" dp_log_more "listening on port 443 (" "$n"
 expect_probe open laptop 198.18.80.1 443 "enabled=yes again"
 
 # ---- session MTU, ICMP errors into tunnels
+# From here on the laptop reaches the office LAN only through its tunnel.
+nsx laptop ip route del 198.19.101.0/24 via 198.18.80.1
 # client NS NAME USER [options]: our sstp-client in the background.
 client() {
   local ns=$1 name=$2 user=$3
@@ -200,6 +206,7 @@ client() {
 }
 log "sessions: laptop with MTU/MRU 1300, home router with the defaults"
 client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
+LAPTOP_PID=$!
 client home sstp1 Home --route 198.19.101.0/24
 wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
 wait_for 30 "home address" has_addr home sstp1 198.18.16.2
@@ -227,5 +234,57 @@ echo "$out" | grep -i "exceeded" >&2 || true
 [[ $out == *"Time to live exceeded"* ]] ||
   fail "laptop -> LAN with ttl=1: no time exceeded inside the tunnel: $out"
 log "laptop -> LAN ttl=1: time exceeded delivered inside the tunnel"
+
+# ---- rate limits
+# iperf FROM_NS ADDR [-R]: the receiver's Mbit/s (one decimal).
+iperf() {
+  local from=$1 addr=$2
+  shift 2
+  nsx ows iperf3 -s -1 -B 198.19.101.10 >/dev/null 2>&1 &
+  local srv=$!
+  wait_for 10 "iperf3 server" iperf_listening
+  nsx "$from" iperf3 -c "$addr" -t 3 -J "$@" >"$W/iperf.json" || fail "iperf3 from $from $*"
+  wait "$srv" 2>/dev/null || true
+  python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e6))' "$W/iperf.json"
+}
+iperf_listening() {
+  local out
+  out=$(nsx ows ss -ltn "sport = :5201")
+  [[ $out == *LISTEN* ]]
+}
+not_active() {
+  local out
+  out=$(ctl /ppp active print)
+  [[ $out != *"$1"* ]]
+}
+log "rate limits"
+kill -TERM "$LAPTOP_PID"
+wait_for 15 "laptop gone" not_active Laptop
+ctl /ppp profile add name=slow rate-limit=2M/2M >/dev/null
+ctl /ppp secret set Laptop profile=slow >/dev/null
+n=$(dp_log_count "Laptop up")
+client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
+wait_for 30 "laptop up again" dp_log_more "Laptop up" "$n"
+wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
+dp_log_has "Laptop up, .*rate-limit rx 2000000 tx 2000000 bit/s" ||
+  fail "the laptop's session did not get the profile's rate-limit"
+up=$(iperf laptop 198.19.101.10)
+down=$(iperf laptop 198.19.101.10 -R)
+free_up=$(iperf home 198.19.101.10)
+free_down=$(iperf home 198.19.101.10 -R)
+log "rate-limit=2M/2M: laptop up $up down $down Mbit/s; unlimited home: up $free_up down $free_down"
+below() { python3 -c 'import sys; sys.exit(0 if float(sys.argv[1]) < float(sys.argv[2]) else 1)' "$@"; }
+below "$up" 10 || fail "upstream (rx) not limited: $up Mbit/s"
+below "$down" 10 || fail "downstream (tx) not limited: $down Mbit/s"
+below 50 "$free_up" && below 50 "$free_down" ||
+  fail "the unlimited session was limited too: $free_up / $free_down Mbit/s"
+
+# The policed packets are counted (the data plane's stop summary).
+kill -TERM "$DP_PID"
+wait_for 20 "data plane exit" stopped "$DP_PID"
+DP_PID=
+summary=$(grep -o "rate-limit up [0-9]* down [0-9]*" "$W/dp.log" | tail -1)
+log "data plane: $summary"
+[[ $summary =~ rate-limit\ up\ [1-9][0-9]*\ down\ [1-9] ]] || fail "policed packets not counted: $summary"
 
 log "PASS"
