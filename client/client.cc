@@ -13,6 +13,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
 #include "absl/time/clock.h"
 #include "client/proxy.h"
@@ -45,6 +46,10 @@ IpAddress LinkLocal(uint64_t id) {
   a.bytes[1] = 0x80;
   for (int i = 0; i < 8; ++i) a.bytes[8 + i] = static_cast<uint8_t>(id >> (56 - 8 * i));
   return a;
+}
+
+std::string FormatMac(const std::array<uint8_t, 6>& m) {
+  return absl::StrFormat("%02x:%02x:%02x:%02x:%02x:%02x", m[0], m[1], m[2], m[3], m[4], m[5]);
 }
 
 std::string SignalName(int signo) {
@@ -124,7 +129,7 @@ absl::Status Client::Init() {
                      " holds a password and is readable by everyone (chmod 600 it)"));
   }
 
-  auto tun = Tun::Open(opt_.name);
+  auto tun = Tun::Open(opt_.name, opt_.bridge);
   if (!tun.ok()) return tun.status();
   tun_.emplace(std::move(*tun));
   s = tun_->SetMtu(opt_.max_mtu);
@@ -416,6 +421,7 @@ void Client::TlsHandshakeStep() {
   ec.mrru = opt_.mrru;
   ec.keepalive = opt_.keepalive_timeout;
   ec.tamper_compound_mac = opt_.fault == Fault::kTamperCompoundMac;
+  ec.bridge = opt_.bridge;
   std::copy(tls_->peer_cert_sha1().begin(), tls_->peer_cert_sha1().end(), ec.cert_sha1.begin());
   ec.cert_sha256 = tls_->peer_cert_sha256();
   ec.random = [this](absl::Span<uint8_t> out) {
@@ -568,6 +574,17 @@ void Client::OnNetworkUp(const NetworkUp& up) {
   network_ = up;
   was_connected_ = true;
   if (!first) return;
+  if (opt_.bridge) {
+    s = tun_->SetMtu(TunMtu());
+    if (!s.ok()) Say(absl::StrCat("warning: ", s.message()));
+    s = tun_->SetUp(true);
+    if (!s.ok()) Say(absl::StrCat("error: ", s.message()));
+    Say(absl::StrCat("bridged: ", opt_.name, " up, mtu ", TunMtu(),
+                     up.peer_mac ? absl::StrCat(", server MAC ", FormatMac(*up.peer_mac)) : "",
+                     "; add it to a bridge with the LAN (ip link set ", opt_.name,
+                     " master BRIDGE)"));
+    return;
+  }
   int mtu = std::min(opt_.max_mtu, up.peer_mru);
   s = tun_->SetMtu(mtu);
   if (!s.ok()) Say(absl::StrCat("warning: ", s.message()));
@@ -797,6 +814,13 @@ void Client::CloseConnection() {
   }
 }
 
+int Client::TunMtu() const {
+  int frame = std::min(opt_.max_mtu, network_ ? network_->peer_mru : opt_.max_mtu);
+  // Bridged: the PPP information field holds the 2-byte RFC 3518 header and the 14-byte Ethernet
+  // header in front of what the TAP calls its MTU.
+  return opt_.bridge ? frame - 16 : frame;
+}
+
 StatusSnapshot Client::Snapshot() const {
   StatusSnapshot s;
   s.status = status_;
@@ -826,7 +850,12 @@ StatusSnapshot Client::Snapshot() const {
   s.rx_dropped = c.rx_dropped;
   s.reconnects = reconnects_;
   if (network_) {
-    s.mtu = std::min(opt_.max_mtu, network_->peer_mru);
+    s.mtu = TunMtu();
+    if (network_->bridge) {
+      s.bridge = network_->peer_mac
+                     ? absl::StrCat("BCP, server MAC ", FormatMac(*network_->peer_mac))
+                     : "BCP";
+    }
     s.mru = opt_.max_mru;
     s.authentication = network_->auth_method;
     if (network_->ipv4) {

@@ -80,6 +80,7 @@ class Client : private EngineOutput {
   void RemoveRoutes(std::vector<Prefix>* routes);
   void WriteDns(const NetworkUp& up);
   StatusSnapshot Snapshot() const;
+  int TunMtu() const;  // the interface MTU for the negotiated MRU (less the Ethernet framing)
 
   Options opt_;
   std::unique_ptr<EventLoop> loop_;

@@ -6,6 +6,7 @@
 #include "absl/strings/str_join.h"
 #include "client/options.h"
 #include "client/ppp_client.h"
+#include "ppp/bcp.h"
 #include "ppp/frame.h"
 #include "sstp/crypto_binding.h"
 
@@ -54,6 +55,7 @@ Engine::Engine(EngineConfig config, EngineOutput* out) : config_(std::move(confi
   pc.mrru = config_.mrru;
   pc.random = config_.random;
   pc.ipv6 = config_.ipv6;
+  pc.bridge = config_.bridge;
   ppp_ = std::make_unique<PppClient>(std::move(pc));
 }
 
@@ -112,6 +114,29 @@ void Engine::SendIp(absl::Time now, absl::Span<uint8_t> buf, size_t len) {
     ++counters_.tx_dropped;
     return;
   }
+  if (config_.bridge) {
+    if (!ppp_->network().bridge || len < 14) {
+      ++counters_.tx_dropped;
+      return;
+    }
+    // RFC 1661 2 / 3518 4.3: FF 03 00 31, then flags 0 (no LAN FCS, no padding) and MAC type
+    // Ethernet, in front of the frame as the TAP gave it.
+    uint8_t* frame = buf.data();
+    frame[0] = ppp::kAllStationsAddress;
+    frame[1] = ppp::kUiControl;
+    frame[2] = static_cast<uint8_t>(ppp::kProtocolBridgedLan >> 8);
+    frame[3] = static_cast<uint8_t>(ppp::kProtocolBridgedLan);
+    frame[4] = ppp::kBridgedEthernetHeader[0];
+    frame[5] = ppp::kBridgedEthernetHeader[1];
+    if (!sstp_->SendPppFrame(now, absl::MakeConstSpan(frame, kIpHeadroom + len)).ok()) {
+      ++counters_.tx_dropped;
+      return;
+    }
+    ++counters_.tx_packets;
+    counters_.tx_bytes += len;
+    counters_.last_activity = now;
+    return;
+  }
   uint8_t version = buf[kIpHeadroom] >> 4;
   uint16_t proto;
   if (version == 4 && ppp_->network().ipv4) {
@@ -124,12 +149,12 @@ void Engine::SendIp(absl::Time now, absl::Span<uint8_t> buf, size_t len) {
     return;
   }
   // RFC 1661 2 / 1662 3.2: FF 03 and the protocol, written into the headroom in front.
-  uint8_t* frame = buf.data();
+  uint8_t* frame = buf.data() + kIpHeadroom - 4;
   frame[0] = ppp::kAllStationsAddress;
   frame[1] = ppp::kUiControl;
   frame[2] = static_cast<uint8_t>(proto >> 8);
   frame[3] = static_cast<uint8_t>(proto);
-  absl::Status s = sstp_->SendPppFrame(now, absl::MakeConstSpan(frame, kIpHeadroom + len));
+  absl::Status s = sstp_->SendPppFrame(now, absl::MakeConstSpan(frame, 4 + len));
   if (!s.ok()) {
     ++counters_.tx_dropped;
     return;
@@ -216,6 +241,10 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
     ++counters_.rx_dropped;
     return;
   }
+  if (h->protocol == ppp::kProtocolBridgedLan) {
+    DeliverBridged(frame.subspan(h->header_length));
+    return;
+  }
   if (h->protocol == ppp::kProtocolIpv4 || h->protocol == ppp::kProtocolIpv6) {
     absl::Span<const uint8_t> packet = frame.subspan(h->header_length);
     const bool v4 = h->protocol == ppp::kProtocolIpv4;
@@ -236,6 +265,10 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
   ppp_->Receive(now_, frame);
   // Multilink fragments (MRRU negotiated) come back whole from the session's reassembler.
   for (auto& [proto, packet] : ppp_->TakeDelivered()) {
+    if (proto == ppp::kProtocolBridgedLan) {
+      DeliverBridged(packet);
+      continue;
+    }
     const bool v4 = proto == ppp::kProtocolIpv4;
     if (phase_ != Phase::kConnected || (!v4 && proto != ppp::kProtocolIpv6) ||
         packet.size() < (v4 ? 20u : 40u)) {
@@ -247,6 +280,20 @@ void Engine::DeliverPpp(absl::Span<const uint8_t> frame) {
     counters_.last_activity = now_;
     out_->DeliverIp(packet);
   }
+}
+
+void Engine::DeliverBridged(absl::Span<const uint8_t> information) {
+  // RFC 3518 4.3: only Ethernet frames (MAC type 1) for the TAP, and only once BCP is open.
+  auto b = ppp::ParseBridgedFrame(information);
+  if (phase_ != Phase::kConnected || !ppp_->network().bridge || !b.ok() ||
+      b->mac_type != ppp::kMacTypeEthernet || b->frame.size() < 14) {
+    ++counters_.rx_dropped;
+    return;
+  }
+  ++counters_.rx_packets;
+  counters_.rx_bytes += b->frame.size();
+  counters_.last_activity = now_;
+  out_->DeliverIp(b->frame);
 }
 
 void Engine::OnEvent(const sstp::Event& e) {
@@ -335,14 +382,15 @@ void Engine::PumpPpp(absl::Time now) {
     // for the methods without keys.
     sstp_->OnAuthenticationFinished(now, ppp_->Hlak());
     auth_method_ = ppp_->auth_method();
-    SetPhase(Phase::kNetwork, absl::StrCat("authenticated (", auth_method_, "), IPCP"));
+    SetPhase(Phase::kNetwork,
+             absl::StrCat("authenticated (", auth_method_, "), ", config_.bridge ? "BCP" : "IPCP"));
     if (sstp_->closed()) {
       SetPhase(Phase::kClosed, close_reason_);
       return;
     }
   }
   const PppNetwork& net = ppp_->network();
-  bool up = (net.ipv4 || net.ipv6) && sstp_->connected();
+  bool up = (net.ipv4 || net.ipv6 || net.bridge) && sstp_->connected();
   if (phase_ == Phase::kConnected && !up) {
     SetPhase(Phase::kNetwork, "IPCP renegotiating");
   }
@@ -352,7 +400,7 @@ void Engine::PumpPpp(absl::Time now) {
   if (!reported_ || reported_->ipv4 != net.ipv4 || reported_->ipv6 != net.ipv6 ||
       reported_->local_address != net.local_address ||
       reported_->remote_address != net.remote_address ||
-      reported_->local_interface_id != net.local_interface_id) {
+      reported_->local_interface_id != net.local_interface_id || reported_->bridge != net.bridge) {
     ipv4_news = phase_ == Phase::kConnected && net.ipv4 &&
                 (!reported_->ipv4 || reported_->local_address != net.local_address ||
                  reported_->remote_address != net.remote_address);
@@ -368,9 +416,13 @@ void Engine::PumpPpp(absl::Time now) {
     u.remote_interface_id = net.remote_interface_id;
     u.peer_mru = ppp_->lcp().peer_mru;
     u.auth_method = auth_method_;
+    u.bridge = net.bridge;
+    u.local_mac = net.local_mac;
+    u.peer_mac = net.peer_mac;
     out_->OnNetworkUp(u);
   }
-  std::string what = net.ipv4
+  std::string what = net.bridge ? std::string("bridged Ethernet (BCP)")
+                     : net.ipv4
                          ? absl::StrCat(Ipv4(net.local_address), " peer ", Ipv4(net.remote_address))
                          : std::string("IPv6 only");
   if (phase_ != Phase::kConnected) {

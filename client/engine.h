@@ -6,6 +6,7 @@
 #ifndef CLIENT_ENGINE_H_
 #define CLIENT_ENGINE_H_
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -33,6 +34,9 @@ struct EngineConfig {
   std::optional<int> mrru;
   std::optional<absl::Duration> keepalive = absl::Seconds(60);  // nullopt: no SSTP echo
   bool ipv6 = true;                                             // run IPV6CP
+  // Bridged Ethernet (RFC 3518): BCP instead of IPCP/IPV6CP; SendIp/DeliverIp carry Ethernet
+  // frames (protocol 0x0031 with the 2-byte bridged header).
+  bool bridge = false;
   // Hashes of the server's TLS leaf certificate (SHA1 padded to 32 bytes) for crypto binding.
   sstp::HashField cert_sha1{};
   sstp::HashField cert_sha256{};
@@ -62,8 +66,11 @@ struct NetworkUp {
   bool ipv6 = false;  // IPV6CP open: link-local fe80::<interface id>
   uint64_t local_interface_id = 0;
   uint64_t remote_interface_id = 0;
-  int peer_mru = 1500;      // the largest frame the server accepts: our MTU
-  std::string auth_method;  // "mschap2", ...
+  int peer_mru = 1500;                              // the largest frame the server accepts: our MTU
+  std::string auth_method;                          // "mschap2", ...
+  bool bridge = false;                              // BCP open: Ethernet frames flow
+  std::optional<std::array<uint8_t, 6>> local_mac;  // BCP MAC-Address options, when exchanged
+  std::optional<std::array<uint8_t, 6>> peer_mac;
 };
 
 class EngineOutput {
@@ -71,7 +78,7 @@ class EngineOutput {
   virtual ~EngineOutput() = default;
   // Bytes for the TLS stream: `head` then `tail` (tail is empty except for data packets).
   virtual void SendToServer(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) = 0;
-  // An IPv4 or IPv6 packet for the TUN.
+  // An IPv4 or IPv6 packet for the TUN (an Ethernet frame for the TAP in bridge mode).
   virtual void DeliverIp(absl::Span<const uint8_t> packet) = 0;
   // Phase changes, with a sentence for the status line. kConnected comes once more when IPCP
   // opens (or changes addresses) after the call was connected on IPV6CP alone.
@@ -85,9 +92,10 @@ struct EngineCounters {
   absl::Time last_activity = absl::InfinitePast();
 };
 
-// Headroom the caller leaves in front of an IP packet given to SendIp: the PPP header (FF 03 and
-// a 2-byte protocol) is written there, so the packet is not copied.
-inline constexpr size_t kIpHeadroom = 4;
+// Headroom the caller leaves in front of an IP packet (or Ethernet frame) given to SendIp: the PPP
+// header (FF 03 and a 2-byte protocol) and, for bridged frames, the 2-byte header of RFC 3518
+// 4.3 are written there, so the packet is not copied.
+inline constexpr size_t kIpHeadroom = 6;
 
 class Engine : private sstp::Sink {
  public:
@@ -98,8 +106,8 @@ class Engine : private sstp::Sink {
   void Start(absl::Time now);
   // TLS plaintext from the server.
   void OnServerBytes(absl::Time now, absl::Span<const uint8_t> bytes);
-  // An IP packet from the TUN at buf[kIpHeadroom, kIpHeadroom + len). Dropped (and counted)
-  // unless connected.
+  // An IP packet from the TUN (an Ethernet frame from the TAP in bridge mode) at
+  // buf[kIpHeadroom, kIpHeadroom + len). Dropped (and counted) unless connected.
   void SendIp(absl::Time now, absl::Span<uint8_t> buf, size_t len);
   // Orderly end (SIGTERM): LCP Terminate-Request and SSTP CALL_DISCONNECT.
   void Disconnect(absl::Time now, const std::string& reason);
@@ -127,6 +135,7 @@ class Engine : private sstp::Sink {
   // ": the server asks for pap, --authentication allows mschap2" when the call ends before LCP
   // opened and the server asked only for methods the user does not allow; "" otherwise.
   std::string AuthMismatchNote() const;
+  void DeliverBridged(absl::Span<const uint8_t> information);
 
   EngineConfig config_;
   EngineOutput* out_;

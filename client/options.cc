@@ -234,6 +234,14 @@ const std::vector<Key>& Keys() {
                  return absl::OkStatus();
                }},
       {"fault", false, SetFault},
+      {"bridge", true,
+       [](Options& o, absl::string_view v) -> absl::
+                                               Status {
+                                                 auto b = ParseBool("bridge", v);
+                                                 if (!b.ok()) return b.status();
+                                                 o.bridge = *b;
+                                                 return absl::OkStatus();
+                                               }},
       {"once", true,
        [](Options& o, absl::string_view v) -> absl::
                                                Status {
@@ -454,6 +462,19 @@ absl::Status Options::Validate() const {
   }
   if (reconnect_max < reconnect_min) {
     return absl::InvalidArgumentError("reconnect-max-interval is shorter than reconnect-interval");
+  }
+  if (bridge) {
+    // A bridged tunnel carries Ethernet frames: no IP of its own to route or resolve with, and
+    // no IP packet to dial on.
+    const char* conflict = !routes.empty()     ? "route"
+                           : add_default_route ? "add-default-route"
+                           : use_peer_dns      ? "use-peer-dns"
+                           : dial_on_demand    ? "dial-on-demand"
+                                               : nullptr;
+    if (conflict != nullptr) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "bridge: ", conflict, " needs an IP tunnel; a bridged one carries Ethernet frames"));
+    }
   }
   return absl::OkStatus();
 }
@@ -706,6 +727,8 @@ the same keys as key=value lines. The command line overrides the file.
   --profile NAME             apply the [profile NAME] section of the config file
   --use-peer-dns             write the server's DNS servers to --dns-file
                              (default /run/sstp-client/NAME.resolv.conf)
+  --bridge                   bridged Ethernet (BCP, RFC 3518) on a TAP interface instead of IP
+                             on a TUN: add NAME to a Linux bridge with the LAN to bridge it
   --name NAME                TUN interface name (default sstp-out1)
   --status-socket PATH       default /run/sstp-client/NAME.sock
   --reconnect-interval D     first reconnect delay (default 1s), doubling with jitter up to

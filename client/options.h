@@ -87,6 +87,10 @@ struct Options {
   std::string profile = "default";
   std::vector<Prefix> routes;
   bool use_peer_dns = false;
+  // Bridged Ethernet (RFC 3518 BCP) instead of IP: a TAP interface, no IPCP/IPV6CP, no addresses
+  // or routes; the user adds the TAP to a Linux bridge with the LAN (a branch router's
+  // "bridge" profile on RouterOS).
+  bool bridge = false;
 
   // Ours.
   std::string config_file;

@@ -27,8 +27,9 @@ PppClient::PppClient(PppClientConfig config) {
   sc.random = config.random;
   sc.user = config.user;
   sc.password = config.password;
-  sc.enable_ipcp = true;
-  sc.enable_ipv6cp = config.ipv6;
+  sc.enable_ipcp = !config.bridge;
+  sc.enable_ipv6cp = config.ipv6 && !config.bridge;
+  sc.enable_bcp = config.bridge;
   sc.client_request_dns = true;
   session_ = std::make_unique<ppp::Session>(std::move(sc));
 }
@@ -120,20 +121,25 @@ void PppClient::Pump(absl::Time now) {
           network_.ipv6 = true;
           network_.local_interface_id = e.network.local_interface_id;
           network_.remote_interface_id = e.network.remote_interface_id;
+        } else if (e.protocol == ppp::kProtocolBcp) {
+          network_.bridge = true;
+          network_.local_mac = e.network.local_mac;
+          network_.peer_mac = e.network.peer_mac;
         }
         break;
       case ppp::SessionEvent::Type::kNetworkDown:
         // RFC 1661 4: a Configure-Request in Opened renegotiates; the link stays.
         if (e.protocol == ppp::kProtocolIpcp) network_.ipv4 = false;
         if (e.protocol == ppp::kProtocolIpv6cp) network_.ipv6 = false;
+        if (e.protocol == ppp::kProtocolBcp) network_.bridge = false;
         break;
       case ppp::SessionEvent::Type::kLcpDown:
         lcp_up_ = false;
-        network_.ipv4 = network_.ipv6 = false;
+        network_.ipv4 = network_.ipv6 = network_.bridge = false;
         break;
       case ppp::SessionEvent::Type::kTerminated:
         lcp_up_ = false;
-        network_.ipv4 = network_.ipv6 = false;
+        network_.ipv4 = network_.ipv6 = network_.bridge = false;
         if (!closing_ || e.reason != ppp::TerminateReason::kAdministrative) {
           std::string what(ppp::TerminateReasonName(e.reason));
           Fail(e.message.empty() ? absl::StrCat("PPP: ", what)

@@ -26,7 +26,8 @@ struct PppClientConfig {
   uint8_t auth_methods = 0x0f;  // client::AuthMethod bits (options.h)
   int mru = 1500;
   std::optional<int> mrru;
-  bool ipv6 = true;  // run IPV6CP (a server without IPv6 rejects it; IPv4 goes on)
+  bool ipv6 = true;     // run IPV6CP (a server without IPv6 rejects it; IPv4 goes on)
+  bool bridge = false;  // BCP (RFC 3518) only: no IPCP, no IPV6CP
   std::function<void(absl::Span<uint8_t>)> random;
 };
 
@@ -40,6 +41,9 @@ struct PppNetwork {
   bool ipv6 = false;
   uint64_t local_interface_id = 0;
   uint64_t remote_interface_id = 0;
+  bool bridge = false;  // BCP open: bridged Ethernet frames (RFC 3518 4.3) flow
+  std::optional<ppp::MacAddress> local_mac;  // as announced/assigned in BCP, when any
+  std::optional<ppp::MacAddress> peer_mac;
 };
 
 class PppClient {

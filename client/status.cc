@@ -60,6 +60,7 @@ std::string FormatMonitor(const StatusSnapshot& s, absl::Time now) {
     if (!s.local_address6.empty()) rows.push_back({"local-ipv6", s.local_address6});
     if (!s.remote_address6.empty()) rows.push_back({"remote-ipv6", s.remote_address6});
     if (!s.dns.empty()) rows.push_back({"dns", s.dns});
+    if (!s.bridge.empty()) rows.push_back({"bridge", s.bridge});
   }
   rows.push_back({"interface", s.name});
   rows.push_back({"connect-to", s.server});

@@ -28,7 +28,8 @@ struct StatusSnapshot {
   std::string remote_address;
   std::string local_address6;  // IPV6CP link-local
   std::string remote_address6;
-  std::string dns;  // comma-separated
+  std::string dns;     // comma-separated
+  std::string bridge;  // --bridge with BCP open: "BCP" and the peer's MAC when it announced one
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
   uint64_t tx_dropped = 0, rx_dropped = 0;
   uint32_t reconnects = 0;

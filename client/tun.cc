@@ -28,21 +28,21 @@ absl::Status IfIoctl(unsigned long req, ifreq* ifr, const std::string& what) {
 
 }  // namespace
 
-absl::StatusOr<Tun> Tun::Open(const std::string& name) {
+absl::StatusOr<Tun> Tun::Open(const std::string& name, bool tap) {
   int fd = open("/dev/net/tun", O_RDWR | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     return absl::ErrnoToStatus(errno,
                                "open /dev/net/tun (is the tun module loaded? are you root?)");
   }
   ifreq ifr{};
-  ifr.ifr_flags = IFF_TUN | IFF_NO_PI;
+  ifr.ifr_flags = (tap ? IFF_TAP : IFF_TUN) | IFF_NO_PI;
   strncpy(ifr.ifr_name, name.c_str(), IFNAMSIZ - 1);
   if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
     int e = errno;
     close(fd);
     return absl::ErrnoToStatus(
         e, absl::StrCat(
-               "create TUN interface ", name,
+               "create ", tap ? "TAP" : "TUN", " interface ", name,
                e == EBUSY ? " (another program holds it: is a client already running?)" : ""));
   }
   ifreq idx{};

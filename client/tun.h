@@ -15,8 +15,9 @@ namespace client {
 
 class Tun {
  public:
-  // Creates (or attaches to) the TUN device `name`, non-blocking.
-  static absl::StatusOr<Tun> Open(const std::string& name);
+  // Creates (or attaches to) the TUN device `name`, non-blocking. `tap`: a TAP device instead
+  // (IFF_TAP: every read and write is one Ethernet frame), for --bridge.
+  static absl::StatusOr<Tun> Open(const std::string& name, bool tap = false);
   Tun(Tun&& o) noexcept : fd_(o.fd_), ifindex_(o.ifindex_), name_(std::move(o.name_)) {
     o.fd_ = -1;
   }

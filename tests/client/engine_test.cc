@@ -403,6 +403,76 @@ TEST_F(EngineTest, TamperFaultFlipsOneBitOfTheCompoundMac) {
   }
 }
 
+// --bridge: BCP (RFC 3518) instead of IPCP/IPV6CP; Ethernet frames both ways as protocol 0x0031
+// with the 2-byte bridged header (flags 0, MAC type 1).
+TEST_F(EngineTest, BridgeRunsBcpAndCarriesEthernetFrames) {
+  constexpr uint16_t kBcp = 0x8031, kBridged = 0x0031;
+  cfg_.bridge = true;
+  Make();
+  engine_->Start(now_);
+  Feed(std::vector<uint8_t>(kOk.begin(), kOk.end()));
+  std::vector<uint8_t> ack_attr = {0, 4, 0, 40, 0, 0, 0, 3};
+  ack_attr.insert(ack_attr.end(), 32, 0x5a);
+  Feed(Control(2, ack_attr, 1));
+  Feed(Data(kLcp, Cp(1, 1, {3, 4, 0xc0, 0x23})));
+  bool ipcp_seen = false, bcp_acked = false;
+  for (int round = 0; round < 20 && !engine_->connected(); ++round) {
+    auto sent = TakeSent();
+    if (sent.empty()) break;
+    for (const Sent& p : sent) {
+      if (p.control) continue;
+      ipcp_seen |= p.protocol == kIpcp || p.protocol == 0x8057;
+      if (p.protocol == kLcp && p.body[0] == 1) {
+        auto ack = p.body;
+        ack[0] = 2;
+        Feed(Data(kLcp, ack));
+      } else if (p.protocol == kPap && p.body[0] == 1) {
+        Feed(Data(kPap, Cp(2, p.body[1], {0})));
+        // The server's BCP request: MAC-Address (6) announcing its own.
+        Feed(Data(kBcp, Cp(1, 1, {6, 8, 0x02, 0x00, 0x5e, 0x10, 0x00, 0x01})));
+      } else if (p.protocol == kBcp && p.body[0] == 1) {
+        auto ack = p.body;
+        ack[0] = 2;
+        Feed(Data(kBcp, ack));
+        bcp_acked = true;
+      }
+    }
+  }
+  ASSERT_TRUE(engine_->connected()) << engine_->close_reason();
+  EXPECT_TRUE(bcp_acked);
+  EXPECT_FALSE(ipcp_seen);
+  ASSERT_EQ(out_.ups.size(), 1u);
+  EXPECT_TRUE(out_.ups[0].bridge);
+  EXPECT_FALSE(out_.ups[0].ipv4);
+  ASSERT_TRUE(out_.ups[0].peer_mac.has_value());
+  EXPECT_EQ((*out_.ups[0].peer_mac)[5], 0x01);
+
+  // TAP -> server: FF 03 00 31 00 01 + the frame, no copy of the frame needed.
+  std::vector<uint8_t> buf(kIpHeadroom + 60, 0);
+  for (int i = 0; i < 60; ++i) buf[kIpHeadroom + i] = static_cast<uint8_t>(i);
+  engine_->SendIp(now_, absl::MakeSpan(buf), 60);
+  auto sent = TakeSent();
+  ASSERT_EQ(sent.size(), 1u);
+  EXPECT_EQ(sent[0].protocol, kBridged);
+  ASSERT_EQ(sent[0].body.size(), 62u);
+  EXPECT_EQ(sent[0].body[0], 0x00);
+  EXPECT_EQ(sent[0].body[1], 0x01);
+  EXPECT_EQ(sent[0].body[2 + 59], 59);
+  // Server -> TAP: the frame without the bridged header; a runt is dropped.
+  std::vector<uint8_t> eth(64, 0xab);
+  std::vector<uint8_t> info = {0x00, 0x01};
+  info.insert(info.end(), eth.begin(), eth.end());
+  Feed(Data(kBridged, info));
+  ASSERT_EQ(out_.ip.size(), 1u);
+  EXPECT_EQ(out_.ip[0], eth);
+  Feed(Data(kBridged, {0x00, 0x01, 1, 2, 3}));
+  EXPECT_EQ(out_.ip.size(), 1u);
+  EXPECT_EQ(engine_->counters().rx_dropped, 1u);
+  // An IP packet has no NCP in bridge mode.
+  Feed(Data(kIpv4, std::vector<uint8_t>(40, 0x45)));
+  EXPECT_EQ(out_.ip.size(), 1u);
+}
+
 TEST_F(EngineTest, PapRefusalIsReported) {
   Make();
   engine_->Start(now_);

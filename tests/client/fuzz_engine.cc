@@ -92,6 +92,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   cfg.user = "sstp-test";
   cfg.password = "123";
   cfg.keepalive = absl::Seconds(5);
+  // The top bit of the mode also selects --bridge (BCP, bridged Ethernet frames on the receive
+  // path and from the "TAP").
+  cfg.bridge = (mode & 0x80) != 0;
   uint8_t counter = 0;
   // Deterministic "randomness" so that recorded seeds replay the same exchange.
   cfg.random = [&counter](absl::Span<uint8_t> o) {

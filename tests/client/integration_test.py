@@ -541,6 +541,40 @@ def test_dial_on_demand():
     stop(p)
 
 
+def test_bridge():
+    """--bridge: TAP + BCP (RFC 3518). The scripted server bridges to a TAP of its own with
+    198.18.9.1; the client's TAP joins a Linux bridge holding 198.18.9.2, as a branch router's
+    LAN bridge would. ARP and ping cross the tunnel as Ethernet frames."""
+    topology()
+    _, slog = server('--auth', 'mschap2', '--bcp', 'sstpt-sbr0')
+    wait_for(lambda: sh(['ip', 'link', 'show', 'sstpt-sbr0'], check=False, ns=NS_SRV).returncode == 0,
+             "the server's TAP")
+    sh(['ip', 'addr', 'add', '198.18.9.1/24', 'dev', 'sstpt-sbr0'], ns=NS_SRV)
+    sh(['ip', 'link', 'set', 'sstpt-sbr0', 'up'], ns=NS_SRV)
+    p, clog = client('--bridge', '--name', 'sstpt-br0')
+    wait_connected()
+    out = read(clog)
+    check('connected: bridged Ethernet (BCP)' in out, out)
+    check('bridged: sstpt-br0 up, mtu 1484, server MAC 02:00:5e:10:00:01' in out, out)
+    st = status()
+    check(field(st, 'bridge') == 'BCP, server MAC 02:00:5e:10:00:01', st)
+    check(field(st, 'local-address') is None, f'a bridged tunnel got an IP address: {st}')
+    link = sh(['ip', '-d', 'link', 'show', 'sstpt-br0'], ns=NS_CLI).stdout
+    check('tun type tap' in link and 'mtu 1484' in link, link)
+    check('ipcp' not in read(slog), read(slog))
+    sh(['ip', 'link', 'add', 'sstpt-lanbr', 'type', 'bridge'], ns=NS_CLI)
+    sh(['ip', 'link', 'set', 'sstpt-br0', 'master', 'sstpt-lanbr'], ns=NS_CLI)
+    sh(['ip', 'addr', 'add', '198.18.9.2/24', 'dev', 'sstpt-lanbr'], ns=NS_CLI)
+    sh(['ip', 'link', 'set', 'sstpt-lanbr', 'up'], ns=NS_CLI)
+    check(ping('198.18.9.1'), 'ping across the bridged tunnel')
+    neigh = sh(['ip', 'neigh', 'show', '198.18.9.1'], ns=NS_CLI).stdout
+    check('lladdr' in neigh, f'no ARP entry for the far end: {neigh}')
+    check('bridged-frames-in' in read(slog), read(slog))
+    st = status()
+    check(int(field(st, 'rx-packet')) > 0 and int(field(st, 'tx-packet')) > 0, st)
+    check(stop(p) == 0, 'client exit status')
+
+
 def test_config_file_and_hidden_password():
     topology()
     server()

@@ -337,6 +337,23 @@ TEST_F(OptionsTest, FaultNeedsTheEnvironmentsConsent) {
   EXPECT_EQ(o->fault, Fault::kNone);
 }
 
+// --bridge carries Ethernet frames: the IP-only options conflict with it, by name.
+TEST_F(OptionsTest, BridgeRefusesIpOnlyOptions) {
+  auto o = Parse({"--connect-to", "h", "--user", "u", "--bridge"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->bridge);
+  for (const char* extra :
+       {"--route=198.19.0.0/16", "--add-default-route", "--use-peer-dns", "--dial-on-demand"}) {
+    o = Parse({"--connect-to", "h", "--user", "u", "--bridge", extra});
+    ASSERT_FALSE(o.ok()) << extra;
+    EXPECT_THAT(std::string(o.status().message()), HasSubstr("bridge: ")) << extra;
+  }
+  files_["/c"] = "connect-to=h\nuser=u\nbridge=yes\n";
+  o = Parse({"--config", "/c"});
+  ASSERT_TRUE(o.ok()) << o.status();
+  EXPECT_TRUE(o->bridge);
+}
+
 TEST(HostPortTest, Forms) {
   auto hp = ParseHostPort("2001:db8::1", 443);
   ASSERT_TRUE(hp.ok());

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """A scripted SSTP server for sstp-client's integration tests.
 
-It speaks HTTPS, MS-SSTP and PPP (LCP, PAP, CHAP-MD5, MS-CHAPv2, IPCP) far enough for a client to
-come up and pass IPv4 packets, and then does what a scenario says: what real servers send that
+It speaks HTTPS, MS-SSTP and PPP (LCP, PAP, CHAP-MD5, MS-CHAPv2, IPCP; with --bcp TAP, BCP and
+bridged Ethernet to and from a TAP interface of its own) far enough for a client to come up and
+pass packets, and then does what a scenario says: what real servers send that
 ours never does (a 200 with extra headers, a CALL_CONNECT_NAK before the ACK, an ABORT with or
 without Status Info, an ECHO storm) and what broken ones send (malformed HTTP, truncated SSTP,
 garbage PPP). It checks the client's SSTP crypto binding on its own (sstp_crypto.py) and writes
@@ -14,6 +15,7 @@ Scenarios are given per connection: --scenario http404,normal makes the first co
 404 and every later one the normal behaviour.
 """
 import argparse
+import fcntl
 import hashlib
 import os
 import select
@@ -34,6 +36,9 @@ PROTO_IPV6CP = 0x8057
 PROTO_CCP = 0x80FD
 PROTO_IPV4 = 0x0021
 PROTO_IPV6 = 0x0057
+PROTO_BCP = 0x8031
+PROTO_BRIDGED = 0x0031  # RFC 3518 4.3: bridged LAN frames
+SERVER_MAC = bytes.fromhex('02005e100001')  # announced in BCP MAC-Address (RFC 3518 5.6)
 SERVER_IFID = bytes.fromhex('0200000000000001')  # fe80::200:0:0:1
 
 MSG_CONNECT_REQUEST = 1
@@ -154,6 +159,8 @@ class Connection:
         self.vanished = False
         self.renegotiating = False
         self.ipv6cp_sent = self.ipv6cp_ours = self.ipv6cp_theirs = self.ipv6cp_opened = False
+        self.bcp_ours = self.bcp_theirs = self.bcp_opened = False
+        self.tap = server.tap  # --bcp: the TAP's fd, bridged frames go there and come from there
 
     # ------------------------------------------------------------------ I/O
     def send(self, b):
@@ -163,8 +170,11 @@ class Connection:
 
     def read_some(self, timeout):
         if self.sock.pending() == 0:
-            r, _, _ = select.select([self.sock], [], [], timeout)
-            if not r:
+            watch = [self.sock] + ([self.tap] if self.tap is not None and self.bcp_opened else [])
+            r, _, _ = select.select(watch, [], [], timeout)
+            if self.tap is not None and self.tap in r:
+                self.tap_to_client()
+            if self.sock not in r:
                 return False
         try:
             chunk = self.sock.recv(65536)
@@ -176,6 +186,17 @@ class Connection:
             raise Closed('client closed the connection')
         self.buf += chunk
         return True
+
+    def tap_to_client(self):
+        # One Ethernet frame per read (IFF_TAP | IFF_NO_PI); RFC 3518 4.3 header: no flags, MAC
+        # type 1 (Ethernet).
+        for _ in range(64):
+            try:
+                frame = os.read(self.tap, 65536)
+            except BlockingIOError:
+                return
+            self.send_ppp(PROTO_BRIDGED, b'\x00\x01' + frame)
+            self.s.bridged_out += 1
 
     def next_packet(self, timeout):
         """Returns (is_control, bytes) or None on timeout."""
@@ -370,8 +391,12 @@ class Connection:
             self.on_pap(payload)
         elif proto == PROTO_CHAP:
             self.on_chap(payload)
-        elif proto == PROTO_IPCP:
+        elif proto == PROTO_IPCP and self.tap is None:
             self.on_ipcp(payload)
+        elif proto == PROTO_BCP and self.tap is not None:
+            self.on_bcp(payload)
+        elif proto == PROTO_BRIDGED and self.tap is not None:
+            self.on_bridged(payload)
         elif proto == PROTO_IPV4:
             self.on_ipv4(payload)
         elif proto == PROTO_IPV6CP and self.args.ipv6cp:
@@ -451,6 +476,9 @@ class Connection:
         self.log(f'auth {"ok" if ok else "failed"} method={self.auth} user={user}')
         if ok:
             self.auth_done = True
+            if self.tap is not None:
+                self.send_ppp(PROTO_BCP, cp_packet(1, 1, encode_options([(6, SERVER_MAC)])))
+                return
             self.send_ppp(PROTO_IPCP, cp_packet(1, 1, encode_options(
                 [(3, socket.inet_aton(self.args.local_ip))])))
 
@@ -543,6 +571,39 @@ class Connection:
                 return
             self.log(f'ipcp-opened client={self.args.remote_ip} server={self.args.local_ip}')
             self.network_up()
+
+    def on_bcp(self, p):
+        # RFC 3518 5: accept whatever the client asks for (it asks for MAC-Support Ethernet);
+        # ours carries our MAC-Address.
+        code, ident, ln = struct.unpack('>BBH', p[:4])
+        if code == 1:
+            opts = parse_options(p[4:ln])
+            self.log('bcp-request ' + ','.join(str(t) for t, _ in opts))
+            self.send_ppp(PROTO_BCP, cp_packet(2, ident, p[4:ln]))
+            self.bcp_theirs = True
+        elif code == 2:
+            self.bcp_ours = True
+        elif code in (3, 4):
+            self.log(f'bcp-code-{code}')
+        elif code == 5:
+            self.send_ppp(PROTO_BCP, cp_packet(6, ident, b''))
+        if self.bcp_ours and self.bcp_theirs and not self.bcp_opened:
+            self.bcp_opened = True
+            self.log('bcp-opened')
+            self.network_up()
+
+    def on_bridged(self, p):
+        if len(p) < 16 or p[1] != 1:  # header + an Ethernet header at least; MAC type Ethernet
+            self.log('bridged-garbage')
+            return
+        flags, pads = p[0] & 0xF0, p[0] & 0x0F
+        frame = p[2:len(p) - pads] if pads else p[2:]
+        if flags & 0x80:  # F: LAN FCS present
+            frame = frame[:-4]
+        os.write(self.tap, frame)
+        self.s.bridged_in += 1
+        if self.s.bridged_in in (1, 10, 100):
+            self.log(f'bridged-frames-in {self.s.bridged_in} out {self.s.bridged_out}')
 
     def on_ipv6cp(self, p):
         # RFC 5072: one option, Interface-Identifier (1). Accept the client's, announce ours.
@@ -665,6 +726,13 @@ class Server:
         if args.client_ca:
             self.ctx.load_verify_locations(args.client_ca)
             self.ctx.verify_mode = ssl.CERT_REQUIRED
+        self.tap = None
+        self.bridged_in = self.bridged_out = 0
+        if args.bcp:
+            # Documentation/networking/tuntap: TUNSETIFF with IFF_TAP | IFF_NO_PI.
+            self.tap = os.open('/dev/net/tun', os.O_RDWR | os.O_NONBLOCK)
+            ifr = struct.pack('16sH', args.bcp.encode(), 0x0002 | 0x1000)
+            fcntl.ioctl(self.tap, 0x400454CA, ifr)
         self.scenarios = args.scenario.split(',')
         for s in self.scenarios:
             if s not in SCENARIOS:
@@ -734,6 +802,8 @@ def main():
     ap.add_argument('--dns', default='198.18.0.53,198.18.0.54')
     ap.add_argument('--ipv6cp', action='store_true',
                     help='accept IPV6CP and answer ICMPv6 echo (default: Protocol-Reject it)')
+    ap.add_argument('--bcp', default='', metavar='TAP',
+                    help='bridge: BCP instead of IPCP, bridged frames to and from this TAP')
     ap.add_argument('--storm', type=int, default=500)
     ap.add_argument('--action-delay', type=float, default=0.5,
                     help='seconds between IPCP up and the scenario action')
