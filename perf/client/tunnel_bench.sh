@@ -160,7 +160,7 @@ tls=$(grep -o "TLS established ([^)]*)" "$W/client.log" | head -1)
 nsx home ip route add 198.19.101.0/24 via 198.18.80.1
 
 : >"$W/runs.jsonl"
-for i in $(seq "$ROUNDS"); do
+for _ in $(seq "$ROUNDS"); do
   run ref_up home
   run tun_up laptop
   run ref_down home -R

@@ -25,7 +25,11 @@ struct Output : EngineOutput {
     to_server.insert(to_server.end(), tail.begin(), tail.end());
   }
   void DeliverIp(absl::Span<const uint8_t> p) override { ip.emplace_back(p.begin(), p.end()); }
-  void OnPhase(Phase p, const std::string&) override { phases.push_back(p); }
+  std::vector<std::string> details;
+  void OnPhase(Phase p, const std::string& d) override {
+    phases.push_back(p);
+    details.push_back(d);
+  }
   void OnNetworkUp(const NetworkUp& u) override { ups.push_back(u); }
 };
 
@@ -471,6 +475,56 @@ TEST_F(EngineTest, BridgeRunsBcpAndCarriesEthernetFrames) {
   // An IP packet has no NCP in bridge mode.
   Feed(Data(kIpv4, std::vector<uint8_t>(40, 0x45)));
   EXPECT_EQ(out_.ip.size(), 1u);
+}
+
+// IPV6CP often opens before IPCP (our server does that): the call is connected on IPv6 first,
+// and the status line is given again with the IPv4 addresses once IPCP opens.
+TEST_F(EngineTest, ConnectedAgainWhenIpcpOpensAfterIpv6cp) {
+  constexpr uint16_t kIpv6cp = 0x8057;
+  Make();
+  engine_->Start(now_);
+  Feed(std::vector<uint8_t>(kOk.begin(), kOk.end()));
+  std::vector<uint8_t> ack_attr = {0, 4, 0, 40, 0, 0, 0, 3};
+  ack_attr.insert(ack_attr.end(), 32, 0x5a);
+  Feed(Control(2, ack_attr, 1));
+  Feed(Data(kLcp, Cp(1, 1, {3, 4, 0xc0, 0x23})));
+  std::vector<uint8_t> ipcp_request;  // held back until IPV6CP is open
+  for (int round = 0; round < 20; ++round) {
+    auto sent = TakeSent();
+    if (sent.empty()) break;
+    for (const Sent& p : sent) {
+      if (p.control) continue;
+      if ((p.protocol == kLcp || p.protocol == kIpv6cp) && p.body[0] == 1) {
+        auto ack = p.body;
+        ack[0] = 2;
+        Feed(Data(p.protocol, ack));
+      } else if (p.protocol == kPap && p.body[0] == 1) {
+        Feed(Data(kPap, Cp(2, p.body[1], {0})));
+        Feed(Data(kIpv6cp, Cp(1, 1, {1, 10, 2, 0, 0, 0, 0, 0, 0, 1})));
+      } else if (p.protocol == kIpcp && p.body[0] == 1) {
+        ipcp_request = p.body;
+      }
+    }
+  }
+  ASSERT_TRUE(engine_->connected()) << engine_->close_reason();
+  ASSERT_FALSE(out_.details.empty());
+  EXPECT_EQ(out_.details.back(), "IPv6 only");
+  ASSERT_FALSE(ipcp_request.empty());
+  // IPCP now: the server's request, then a Nak with the address and an Ack of the client's.
+  Feed(Data(kIpcp, Cp(1, 1, {3, 6, 198, 19, 101, 1})));
+  Feed(Data(kIpcp, Cp(3, ipcp_request[1], {3, 6, 198, 19, 101, 100})));
+  for (const Sent& p : TakeSent()) {
+    if (!p.control && p.protocol == kIpcp && p.body[0] == 1) {
+      auto ack = p.body;
+      ack[0] = 2;
+      Feed(Data(kIpcp, ack));
+    }
+  }
+  ASSERT_TRUE(engine_->connected());
+  EXPECT_EQ(out_.phases.back(), Phase::kConnected);
+  EXPECT_EQ(out_.details.back(), "198.19.101.100 peer 198.19.101.1");
+  ASSERT_EQ(out_.ups.size(), 2u);
+  EXPECT_TRUE(out_.ups[1].ipv4 && out_.ups[1].ipv6);
 }
 
 TEST_F(EngineTest, PapRefusalIsReported) {

@@ -142,6 +142,8 @@ client() {
   local logname=$1 name=$2
   shift 2
   : >"$W/$logname.log"
+  # CLIENT_ENV unquoted on purpose: empty adds no argument, VAR=VALUE adds one.
+  # shellcheck disable=SC2086
   ip netns exec "${P}laptop" env ${CLIENT_ENV:-} "$CLIENT" --connect-to 198.18.80.1 --user Laptop \
     --password-file "$W/laptop.pw" --name "$name" --status-socket "$W/$name.sock" \
     --reconnect-interval 500ms --reconnect-max-interval 2s "$@" >>"$W/$logname.log" 2>&1 &
