@@ -185,7 +185,8 @@ void ClientSupervisor::CloseFd(int* fd) {
 }
 
 void ClientSupervisor::Apply(const std::vector<ClientSpec>& want, absl::Time now) {
-  for (auto& [name, c] : children_) {
+  for (auto& [entry, c] : children_) {
+    const std::string& name = entry;  // (clang 14 cannot capture a structured binding)
     auto w =
         std::find_if(want.begin(), want.end(), [&](const ClientSpec& s) { return s.name == name; });
     if (w == want.end()) {
