@@ -50,7 +50,8 @@
 #                              `CMD | grep -q` fails whenever grep exits before CMD's last write
 #                              (SIGPIPE), so scripts never pipe a producer into grep -q
 #   stopped PID                the process is gone
-#   has_addr NS DEV ADDR       DEV in ${P}NS has the IPv4 address ADDR (prefix of "ADDR/len")
+#   has_addr NS DEV ADDR       DEV in ${P}NS has the IPv4 address ADDR ("inet ADDR/len", or
+#                              "inet ADDR peer ..." on a point-to-point link)
 #   listening NS PORT          a TCP listener on PORT in ${P}NS
 #   ctl ARGS...                sstpctl --run-dir $RUN_DIR ARGS...
 #   active_has PATTERN         /ppp active print matches PATTERN; not_active PATTERN: it does not
@@ -74,9 +75,15 @@
 #   iperf_report FILE LABEL    prints the receiver's Mbit/s from an iperf3 -J file; non-zero when
 #                              nothing arrived or more arrived than was sent
 #
-# Rules these helpers keep (../../../shared conventions, /tmp/common.md): namespace names start
-# with "sstpt-" (the demo: "sstp-"), addresses only from 198.18.0.0/15, nothing sent from the root
-# namespace, a unique DPDK --file-prefix per script.
+# The teardown (EXIT trap, also callable as sstpt_teardown): on_exit hooks, tracked pids (SIGTERM),
+# the data plane (SIGTERM, 5 s for its graceful stop, then SIGKILL) and the control plane, the
+# topology, every namespace starting with a test's sstpt- prefix (SIGKILL to what still runs in
+# it), the ring's shm file and the DPDK runtime files; then the logs of show_on_failure and $W.
+# SIGINT exits 130, SIGTERM (meson's timeout) 143.
+#
+# Conventions the helpers keep for the scripts: namespace names start with "sstpt-" (the demo:
+# "sstp-"), addresses only from 198.18.0.0/15, nothing sent from the root namespace, a unique DPDK
+# --file-prefix per script.
 
 # shellcheck shell=bash
 
