@@ -159,13 +159,17 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   }
 
   // One log line per failed authentication (RouterOS "<user> authentication failed: ...").
-  void LogAuthFailure(const ppp::SessionEvent& e, absl::Time now) {
+  // Logged as soon as the authenticator's verdict is known (the Failure goes out with it): the
+  // client may hang up before the LCP termination that follows would report it.
+  void LogAuthFailure(const ppp::SessionEvent* e, absl::Time now) {
+    if (auth_failure_logged_) return;
+    auth_failure_logged_ = true;
     const ppp::AuthResult* ar = session_->auth_result();
     std::string reason;
-    if (e.reason == ppp::TerminateReason::kNoCommonAuth) {
+    if (e != nullptr && e->reason == ppp::TerminateReason::kNoCommonAuth) {
       reason = "no common authentication method";
     } else if (ar == nullptr) {
-      reason = e.message;
+      reason = e != nullptr ? e->message : "authentication failed";
     } else {
       switch (ar->failure) {
         case ppp::AuthFailure::kWrongPassword:
@@ -187,6 +191,8 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   }
 
   void Pump(absl::Time now) {
+    const ppp::AuthResult* verdict = session_->auth_result();
+    if (verdict != nullptr && !verdict->success) LogAuthFailure(nullptr, now);
     for (auto& f : session_->TakeOutput()) c_.SendFrame(s_, f);
     for (auto& e : session_->TakeEvents()) {
       using T = ppp::SessionEvent::Type;
@@ -208,7 +214,7 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
         case T::kTerminated:
           if (e.reason == ppp::TerminateReason::kAuthFailed ||
               e.reason == ppp::TerminateReason::kNoCommonAuth) {
-            LogAuthFailure(e, now);
+            LogAuthFailure(&e, now);
           }
           c_.Close(s_, ToRing(e.reason), e.message);
           break;
@@ -227,6 +233,7 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
   bool bridge_ = false;
   bool authorized_ = false;
   std::string deny_reason_;  // why MayConnect refused the user, for the log
+  bool auth_failure_logged_ = false;
   absl::Time now_;
 };
 

@@ -227,6 +227,44 @@ TEST_F(PppEngineTest, WrongPasswordUnknownUserAndDisabledAreRefused) {
   for (const LogEntry& e : c_.log()) EXPECT_THAT(e.message, ::testing::Not(HasSubstr("logged")));
 }
 
+// A client that hangs up right after the authenticator's Failure (as ours does: SSTP disconnect,
+// no LCP Terminate): the failure is still logged, once.
+TEST_F(PppEngineTest, AuthFailureIsLoggedWhenTheClientHangsUpAtOnce) {
+  ppp::SessionConfig cfg;
+  cfg.role = ppp::SessionRole::kClient;
+  cfg.user = "Laptop";
+  cfg.password = "wrong";
+  cfg.auth_methods = {ppp::AuthMethod::kMsChapV2};
+  cfg.random = [](absl::Span<uint8_t> out) {
+    for (auto& b : out) b = 7;
+  };
+  auto client = ppp::Session::Create(cfg);
+  ASSERT_TRUE(client.ok());
+  const uint64_t id = ring::MakeSessionId(0, 41);
+  Open(id);
+  (*client)->Start(now_);
+  bool failed = false;
+  for (int round = 0; round < 100 && !failed; ++round) {
+    for (auto& f : (*client)->TakeOutput()) Up(id, f);
+    for (auto& f : Down(id)) (void)(*client)->ReceiveFrame(f, now_);
+    const ppp::AuthResult* r = (*client)->auth_result();
+    failed = r != nullptr && !r->success;
+  }
+  ASSERT_TRUE(failed);
+  ring::SessionClosed closed;
+  closed.reason = ring::CloseReason::kClientDisconnect;
+  c_.OnMessage(0, {ring::MsgType::kSessionClosed, id, closed}, now_);
+  EXPECT_EQ(c_.FindSession(id), nullptr);
+  int n = 0;
+  for (const LogEntry& e : c_.log()) {
+    if (e.message == "Laptop authentication failed: wrong password (caller-id "
+                     "198.18.99.1:43886, mschap2)") {
+      ++n;
+    }
+  }
+  EXPECT_EQ(n, 1);
+}
+
 TEST_F(PppEngineTest, LoginAndLogoutAreLoggedWithTheCounters) {
   const uint64_t id = ring::MakeSessionId(1, 21);
   ASSERT_TRUE(Converse(id, "Laptop", "123", {ppp::AuthMethod::kMsChapV2}).network_up);

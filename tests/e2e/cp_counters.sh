@@ -5,7 +5,9 @@
 # workstation through the tunnel; the data plane reports per-session counters every second
 # (ring kCounters) and the control plane must show each direction grown by at least N packets
 # (and N x 84 bytes: 20 IP + 8 ICMP + 56 data) in /ppp active print detail, /interface sstp-server
-# print stats and monitor. Then the client disconnects: the session leaves /ppp active.
+# print stats and monitor. Then the client disconnects: the session leaves /ppp active and
+# /log print has its login and logout (with the final counters). Then a wrong password, an
+# unknown user and a disabled user each give one "authentication failed" line in /log print.
 #
 #   cp_counters.sh BUILD_DIR
 set -euo pipefail
@@ -102,4 +104,32 @@ print(" ".join(x.replace(" ", "") for x in re.split(r" {2,}", sys.stdin.read().s
 kill -TERM "$CLIENT_PID"
 wait "$CLIENT_PID" 2>/dev/null || true
 wait_for 15 "Laptop gone from /ppp active" not_active Laptop
+
+# The account lines in /log print: the login, and the logout with the final counters.
+logout_logged() { output_has 'sstp,ppp,info,account Laptop logged out, ' ctl /log print; }
+wait_for 10 "logout in /log print" logout_logged
+lp=$(ctl /log print)
+grep 'Laptop logged' <<<"$lp"
+grep -q 'sstp,ppp,info,account Laptop logged in, 198.19.101.100 from 198.18.80.18:[0-9]* (mschap2)' \
+  <<<"$lp" || fail "login line"
+read -r _ _ _ _ _ secs lrxb ltxb lrxp ltxp _ <<<"$(grep 'Laptop logged out, ' <<<"$lp" | tail -1 |
+  tr -d ,)"
+[ "$lrxp" -ge $((rx0 + N)) ] && [ "$ltxp" -ge $((tx0 + N)) ] && [ "$lrxb" -ge "$rxb1" ] &&
+  [ "$ltxb" -ge "$txb1" ] || fail "logout counters: $secs s $lrxb $ltxb $lrxp $ltxp"
+
+# Failed authentications: one log line each with the user, the caller, the method and why.
+client_start laptop sstp1 Laptop wrong --authentication mschap2 --verify-server=no --once
+wait_for 20 "wrong password logged" output_has \
+  'sstp,ppp,error Laptop authentication failed: wrong password (caller-id 198.18.80.18:[0-9]*, mschap2)' \
+  ctl /log print
+client_start laptop sstp2 Nobody 123 --authentication mschap2 --verify-server=no --once
+wait_for 20 "unknown user logged" output_has \
+  'sstp,ppp,error Nobody authentication failed: unknown user (caller-id 198.18.80.18:' ctl /log print
+ctl /ppp secret set Laptop disabled=yes
+client_start laptop sstp3 Laptop 123 --authentication mschap2 --verify-server=no --once
+wait_for 20 "disabled user logged" output_has \
+  'sstp,ppp,error Laptop authentication failed: user disabled (caller-id 198.18.80.18:' ctl /log print
+lp=$(ctl /log print)
+[ "$(grep -c 'authentication failed' <<<"$lp")" -eq 3 ] || fail "not one line per failure: $lp"
+grep 'authentication failed' <<<"$lp"
 log "PASS cp_counters"
