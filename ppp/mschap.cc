@@ -22,6 +22,22 @@ namespace {
 constexpr std::string_view kMagic1 = "Magic server to client signing constant";
 constexpr std::string_view kMagic2 = "Pad to make it do more than one iteration";
 
+// DES-encrypts `clear` under each consecutive 7-octet slice of `keys` and writes the 8-octet
+// results one after another into `out` (RFC 2759 section 8.5 ChallengeResponse, RFC 2433
+// appendix A.3 LmPasswordHash).
+template <size_t kBlocks>
+absl::Status DesUnderKeySlices(const DesBlock& clear, const uint8_t (&keys)[7 * kBlocks],
+                               std::array<uint8_t, 8 * kBlocks>& out) {
+  for (size_t i = 0; i < kBlocks; ++i) {
+    std::array<uint8_t, 7> key;
+    std::memcpy(key.data(), keys + 7 * i, 7);
+    absl::StatusOr<DesBlock> b = DesEncrypt(clear, key);
+    if (!b.ok()) return b.status();
+    std::copy(b->begin(), b->end(), out.begin() + 8 * i);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace
 
 std::string_view StripDomain(std::string_view user_name) {
@@ -60,13 +76,7 @@ absl::StatusOr<MsChapResponse24> ChallengeResponse(const MsChapChallenge8& chall
   uint8_t z[21] = {};
   std::memcpy(z, password_hash.data(), 16);
   MsChapResponse24 out;
-  for (int i = 0; i < 3; ++i) {
-    std::array<uint8_t, 7> key;
-    std::memcpy(key.data(), z + 7 * i, 7);
-    absl::StatusOr<DesBlock> b = DesEncrypt(challenge, key);
-    if (!b.ok()) return b.status();
-    std::copy(b->begin(), b->end(), out.begin() + 8 * i);
-  }
+  if (absl::Status s = DesUnderKeySlices<3>(challenge, z, out); !s.ok()) return s;
   return out;
 }
 
@@ -137,13 +147,7 @@ absl::StatusOr<NtHash> LmPasswordHash(std::string_view password) {
     pw[i] = static_cast<uint8_t>(absl::ascii_toupper(static_cast<unsigned char>(password[i])));
   }
   NtHash out;
-  for (int i = 0; i < 2; ++i) {
-    std::array<uint8_t, 7> key;
-    std::memcpy(key.data(), pw + 7 * i, 7);
-    absl::StatusOr<DesBlock> b = DesEncrypt(kStdText, key);
-    if (!b.ok()) return b.status();
-    std::copy(b->begin(), b->end(), out.begin() + 8 * i);
-  }
+  if (absl::Status s = DesUnderKeySlices<2>(kStdText, pw, out); !s.ok()) return s;
   return out;
 }
 
