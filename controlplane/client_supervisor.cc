@@ -4,6 +4,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -243,6 +244,7 @@ void ClientSupervisor::Start(Child& c, absl::Time now) {
     return;
   }
   const std::string& bin = opt_.binary;
+  const pid_t parent = getpid();
   pid_t pid = fork();
   if (pid < 0) {
     close(fds[0]);
@@ -262,6 +264,10 @@ void ClientSupervisor::Start(Child& c, absl::Time now) {
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     signal(SIGPIPE, SIG_DFL);
+    // If the control plane dies without stopping us, we stop too: a restarted control plane
+    // starts its own client with the same status socket, which a live orphan would keep.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(0);
     const char* argv[] = {bin.c_str(), "--config", conf.c_str(), nullptr};
     execv(bin.c_str(), const_cast<char* const*>(argv));
     dprintf(1, "cannot run %s: %s\n", bin.c_str(), strerror(errno));
@@ -362,6 +368,8 @@ void ClientSupervisor::Tick(absl::Time now) {
       kill(c.pid, SIGKILL);
       c.kill_at = absl::InfiniteFuture();
     }
+    // A status query the client did not answer within 5 s is dropped (polling goes on).
+    if (c.status_fd >= 0 && now - c.status_since > absl::Seconds(5)) CloseFd(&c.status_fd);
     // Status poll: connect to the client's status socket, read its monitor text to EOF.
     if (c.status_fd < 0 && now >= c.next_poll && !c.stopping) {
       c.next_poll = now + opt_.poll_interval;
@@ -381,6 +389,7 @@ void ClientSupervisor::Tick(absl::Time now) {
         continue;
       }
       c.status_fd = fd;
+      c.status_since = now;
       c.status_buf.clear();
       fd_owner_[fd] = name;
       if (hooks_.watch) hooks_.watch(fd, true);

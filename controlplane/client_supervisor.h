@@ -81,6 +81,7 @@ class ClientSupervisor {
     int out_fd = -1;  // the child's stdout and stderr
     std::string out_buf;
     int status_fd = -1;  // a status query in flight
+    absl::Time status_since;
     std::string status_buf;
     bool stopping = false;
     absl::Time kill_at = absl::InfiniteFuture();

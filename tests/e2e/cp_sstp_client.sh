@@ -8,7 +8,8 @@
 # workstation pings the office workstation through the tunnel; the child's config file is 0600
 # and the password is in no process's argv; a killed client is restarted; disable stops it
 # (SIGTERM: the office sees the session go), enable starts it again; remove stops it and deletes
-# its config file; the home control plane's exit stops its client.
+# its config file; the home control plane's exit stops its client; restarted, it starts the
+# persisted entry's client again; killed with SIGKILL, its client stops too.
 #
 # The manual's home-side "/ip route add dst-address=10.1.101.0/24 gateway=172.16.1.1" needs a
 # data plane on the home router; here the test adds the kernel route through the client's TUN.
@@ -108,5 +109,18 @@ kill -TERM "$HOME_CP"
 wait "$HOME_CP" 2>/dev/null || true
 stopped "$pid4" || fail "client $pid4 still running after the control plane exited"
 wait_for 15 "Home gone after the home control plane exited" not_active Home
+# ---- a restarted home control plane starts the persisted entry's client again; if it is killed
+# outright (no chance to stop its children), the client stops too (parent-death signal), so no
+# orphan keeps the tunnel and the status socket
+nsx_bg home "$CP" --run-dir "$HOME_RUN" --ring "/sstpt-cpcl$$-home-ring" \
+  --client-bin "$BUILD/client/sstp-client" >>"$HOME_LOG" 2>&1
+HOME_CP=$BG_PID
+wait_for 30 "client connected after the home control plane restarted" client_connected
+pid5=$(client_pid)
+alive "$pid5" || fail "no client after restart"
+kill -KILL "$HOME_CP"
+wait "$HOME_CP" 2>/dev/null || true
+wait_for 15 "client gone after its control plane was killed" stopped "$pid5"
+wait_for 15 "Home gone after the orphan stopped" not_active Home
 if grep -q "authentication failed" "$CP_LOG"; then fail "unexpected auth failure at the office"; fi
 log "PASS cp_sstp_client"
