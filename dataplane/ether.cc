@@ -21,6 +21,20 @@ uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index) {
     return 0;
   }
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
+  if (__atomic_load_n(&port.bridge_workers, __ATOMIC_RELAXED) != 0 &&
+      w->net->hooks.bridge_input != nullptr && !rte_is_same_ether_addr(&eth->dst_addr, &port.mac)) {
+    // The port is bridged with BCP sessions (and promiscuous): frames for other stations go to
+    // the bridge; broadcasts go to the bridge and are processed here as well (ARP).
+    if (!rte_is_broadcast_ether_addr(&eth->dst_addr)) {
+      w->net->hooks.bridge_input(w, m, port_index, false, w->net->hooks.ctx);
+      return 0;
+    }
+    if (rte_mbuf* copy = rte_pktmbuf_copy(m, w->net->pool, 0, UINT32_MAX)) {
+      w->net->hooks.bridge_input(w, copy, port_index, false, w->net->hooks.ctx);
+    } else {
+      ++w->c.mbuf_alloc_failed;
+    }
+  }
   if (!rte_is_same_ether_addr(&eth->dst_addr, &port.mac) &&
       !rte_is_broadcast_ether_addr(&eth->dst_addr)) {
     ++w->c.eth_not_for_us;

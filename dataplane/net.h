@@ -49,6 +49,10 @@ struct Port {
   bool rx_l4_cksum = false;     // the port validates TCP/UDP checksums (RX offload)
   rte_ring* tx_ring = nullptr;  // MPSC: TX from workers without a TX queue of their own
   std::string name;
+  // Workers (bit i = worker i) with BCP sessions bridged to this port (RFC 3518); non-zero makes
+  // EtherDecap hand frames not only for us to Hooks::bridge_input. Written with __atomic builtins
+  // by the workers that own the sessions, read by every worker.
+  uint64_t bridge_workers = 0;
 
   uint32_t PrimaryAddress() const { return n_addrs ? addrs[0].addr : 0; }
   bool HasAddress(uint32_t a) const {
@@ -72,6 +76,8 @@ static_assert(sizeof(NeighborUpdate) == 16);
 enum HandoffKind : uint32_t {
   kHandoffLocalTcp = 1,  // a validated TCP segment for one of our addresses
   kHandoffSession = 2,   // a forwarded packet for a session; m->hash.fdir.hi = session id
+  kHandoffBridge = 3,    // an Ethernet frame from a bridged port (data_off at the Ethernet
+                         // header); m->hash.fdir.hi = port index
 };
 
 struct Worker;
@@ -89,6 +95,12 @@ struct Hooks {
   // header, TTL already decremented. Takes ownership. Unset: such packets are dropped
   // (ip_no_route).
   void (*session_output)(Worker* w, rte_mbuf* m, uint32_t session, void* ctx) = nullptr;
+  // An Ethernet frame (data_off at the Ethernet header) received on a port with bridged sessions
+  // (Port::bridge_workers != 0) that is not only for us: unicast to another MAC, or a copy of a
+  // broadcast/multicast. `handed_off`: it came from another worker's hand-off ring (that worker
+  // already flooded it to the others). Takes ownership.
+  void (*bridge_input)(Worker* w, rte_mbuf* m, uint16_t port_index, bool handed_off,
+                       void* ctx) = nullptr;
   void* ctx = nullptr;
 };
 

@@ -2,6 +2,7 @@
 
 #include <netinet/in.h>
 #include <openssl/rand.h>
+#include <rte_ethdev.h>
 #include <rte_ip.h>
 #include <rte_mbuf.h>
 #include <signal.h>
@@ -29,8 +30,10 @@
 #include "absl/time/clock.h"
 #include "dataplane/dataplane.h"
 #include "dataplane/net.h"
+#include "dataplane/sstp/bridge.h"
 #include "dataplane/sstp/mss.h"
 #include "dataplane/sstp/rate.h"
+#include "ppp/bcp.h"
 #include "ring/messages.h"
 #include "ring/ring.h"
 #include "sstp/crypto_binding.h"
@@ -60,7 +63,17 @@ void Log(const absl::FormatSpec<Args...>& fmt, const Args&... args) {
 }
 
 constexpr uint16_t kPppIpv4 = 0x0021;
-constexpr size_t kPppDataHeader = 4;   // FF 03 00 21: address/control always sent (RFC 1661 6.6)
+constexpr size_t kPppDataHeader = 4;      // FF 03 00 21: address/control always sent (RFC 1661 6.6)
+constexpr uint16_t kPppBridged = 0x0031;  // RFC 3518 4.3: bridged LAN traffic
+// FF 03 00 31 + the bridged-frame header (no LAN FCS, Ethernet MAC type; RFC 3518 4.3).
+constexpr size_t kPppBridgedHeader = 4 + ppp::kBridgedEthernetHeader.size();
+// What a downstream mbuf carries (m->hash.usr while it waits in a session's down queue).
+constexpr uint32_t kDownIpv4 = 0x21, kDownBridged = 0x31;
+// The MAC table's "learned on the port" mark (frames between two port-side stations stay there).
+constexpr uint32_t kOnPort = UINT32_MAX;
+size_t PppHeaderOf(const rte_mbuf* m) {
+  return m->hash.usr == kDownBridged ? kPppBridgedHeader : kPppDataHeader;
+}
 constexpr uint32_t kDownBudget = 256;  // ring records handled per worker per loop iteration
 constexpr uint64_t kTimerPeriodNs = 10'000'000;
 constexpr uint64_t kCountersPeriodNs = 1'000'000'000;
@@ -108,6 +121,7 @@ class Call final : public sstp::Sink {
   // The profile's rate-limit (SessionUp.rate_rx_bps / rate_tx_bps): rx polices what the client
   // sends (upstream), tx what it is sent (downstream).
   TokenBucket rate_rx_, rate_tx_;
+  int bridge_port_ = -1;  // BCP (SessionUp.bridge + bridge_port): the data-plane port, else -1
   sstp::HttpRequestParser http_;
   sstp::StreamAssembler assembler_;
   std::optional<sstp::ServerStateMachine> sm_;
@@ -173,6 +187,16 @@ class Lcore final : public tcp::Handler {
   void OnSstpPacket(Call* call, absl::Span<const uint8_t> packet);
   void FlushBacklog(Call* call);
   void SealDown(Call* call, rte_mbuf* m);
+  void DeliverDown(Call* call, rte_mbuf* m);
+  void AttachBridge(Call* call);
+  void DetachBridge(Call* call);
+  void BridgeUp(Call* call, absl::Span<const uint8_t> info);
+  void BridgeFlood(rte_mbuf* m, uint16_t port, const Call* except, bool to_other_workers);
+
+ public:
+  void BridgeInput(rte_mbuf* m, uint16_t port, bool handed_off);
+
+ private:
   void DrainDown(Call* call);
   void DropDownQueue(Call* call);
   void CloseTransport(Call* call);
@@ -201,7 +225,9 @@ class Lcore final : public tcp::Handler {
   uint64_t next_timer_ns_ = 0;
   uint64_t next_counters_ns_ = 0;
   uint64_t unix_ns_ = 0;
-  uint32_t dq_total_ = 0;  // packets held in all calls' down queues on this lcore
+  MacTable macs_;  // bridged sessions (BCP): learned MAC -> session key, or kOnPort
+  std::vector<Call*> bridged_[kMaxPorts];  // this lcore's bridged sessions per port
+  uint32_t dq_total_ = 0;                  // packets held in all calls' down queues on this lcore
   uint32_t dq_total_max_ = 0;
 
  public:
@@ -211,7 +237,8 @@ class Lcore final : public tcp::Handler {
              up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0, up_dropped_local = 0,
              down_dropped_no_session = 0, down_dropped_no_space = 0, down_dropped_too_big = 0,
              down_queued = 0, down_queue_peak = 0, up_dropped_rate = 0, down_dropped_rate = 0,
-             ring_full = 0, cp_absent_refused = 0;
+             bridge_up_frames = 0, bridge_down_frames = 0, bridge_flooded = 0, bridge_filtered = 0,
+             bridge_dropped_bad = 0, ring_full = 0, cp_absent_refused = 0;
   } stats;
 };
 
@@ -233,6 +260,7 @@ class Server {
   ring::Doorbell down_bell_;          // ours (we poll; sent so the exchange is symmetric)
   std::atomic<bool> stop_{false};
   std::thread control_;
+  std::atomic<bool> promiscuous_[kMaxPorts] = {};  // set once a port carries a bridged session
 
  private:
   void ControlLoop();
@@ -472,12 +500,15 @@ void Lcore::Stop() {
   Log("worker %u: SSTP: %u accepted, %u refused, %u TLS failures, %u calls opened, %u closed; "
       "upstream %u packets %u bytes, downstream %u packets %u bytes (%u waited for send space, "
       "at most %u in one session); drops: spoofed %u, bad %u, not up %u, no session %u, "
-      "down queue full %u, too big %u, rate-limit up %u down %u; ring full %u",
+      "down queue full %u, too big %u, rate-limit up %u down %u; ring full %u; bridged frames up "
+      "%u down %u, flooded %u, filtered %u, bad %u",
       w_->index, stats.accepted, stats.refused, stats.tls_failed, stats.calls_opened,
       stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets, stats.down_bytes,
       stats.down_queued, stats.down_queue_peak, stats.up_dropped_spoof, stats.up_dropped_bad,
       stats.up_dropped_not_up, stats.down_dropped_no_session, stats.down_dropped_no_space,
-      stats.down_dropped_too_big, stats.up_dropped_rate, stats.down_dropped_rate, stats.ring_full);
+      stats.down_dropped_too_big, stats.up_dropped_rate, stats.down_dropped_rate, stats.ring_full,
+      stats.bridge_up_frames, stats.bridge_down_frames, stats.bridge_flooded, stats.bridge_filtered,
+      stats.bridge_dropped_bad);
 }
 
 void Lcore::ApplyConfig() {
@@ -805,8 +836,12 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
     proto = uint16_t(frame[off] << 8 | frame[off + 1]);
     off += 2;
   }
+  if (proto == kPppBridged) {
+    BridgeUp(call, frame.subspan(off));
+    return;
+  }
   if (proto != kPppIpv4) {
-    ++stats.up_dropped_bad;  // IPv6 and bridged frames are not forwarded yet
+    ++stats.up_dropped_bad;  // IPv6 is not forwarded yet
     return;
   }
   absl::Span<const uint8_t> ip = frame.subspan(off);
@@ -925,13 +960,27 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
     rte_pktmbuf_free(m);
     return;
   }
-  if (!call->rate_tx_.Admit(ip_len, w_->now_ns)) {
+  m->hash.usr = kDownIpv4;
+  DeliverDown(call, m);
+}
+
+// A downstream packet (IPv4) or frame (bridged) for an up session: rate limit, then sealed now or
+// held in the session's down queue until the outer TCP has room.
+void Lcore::DeliverDown(Call* call, rte_mbuf* m) {
+  const uint32_t len = rte_pktmbuf_pkt_len(m);
+  if (call->conn_ == nullptr || call->tcp_closing_ ||
+      len + PppHeaderOf(m) > sstp::kMaxDataPayload) {
+    ++stats.down_dropped_no_session;
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (!call->rate_tx_.Admit(len, w_->now_ns)) {
     ++stats.down_dropped_rate;
     rte_pktmbuf_free(m);
     return;
   }
-  const size_t record = call->rec_.header_len() + sstp::kHeaderSize + kPppDataHeader + ip_len +
-                        call->rec_.trailer_len();
+  const size_t record =
+      call->rec_.header_len() + sstp::kHeaderSize + PppHeaderOf(m) + len + call->rec_.trailer_len();
   if (call->dq_n_ == 0 && call->backlog_.empty() && w_->tcp->SendSpace(call->conn_) >= record) {
     SealDown(call, m);
     return;
@@ -956,7 +1005,7 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
 void Lcore::DrainDown(Call* call) {
   while (call->dq_n_ > 0 && call->conn_ != nullptr && call->backlog_.empty()) {
     rte_mbuf* m = call->dq_[call->dq_head_];
-    const size_t record = call->rec_.header_len() + sstp::kHeaderSize + kPppDataHeader +
+    const size_t record = call->rec_.header_len() + sstp::kHeaderSize + PppHeaderOf(m) +
                           rte_pktmbuf_pkt_len(m) + call->rec_.trailer_len();
     if (w_->tcp->SendSpace(call->conn_) < record) {
       w_->tcp->RequestWritable(call->conn_);
@@ -981,7 +1030,9 @@ void Lcore::DropDownQueue(Call* call) {
 // place, handed to TCP (which has room for it: checked by the callers).
 void Lcore::SealDown(Call* call, rte_mbuf* m) {
   const uint32_t ip_len = rte_pktmbuf_pkt_len(m);
-  const size_t head = call->rec_.header_len() + sstp::kHeaderSize + kPppDataHeader;
+  const bool bridged = m->hash.usr == kDownBridged;
+  const size_t ppp_len = bridged ? kPppBridgedHeader : kPppDataHeader;
+  const size_t head = call->rec_.header_len() + sstp::kHeaderSize + ppp_len;
   if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) < head ||
       rte_pktmbuf_tailroom(m) < call->rec_.trailer_len()) {
     // Rare (chained or tight mbuf): copy into a fresh one.
@@ -996,16 +1047,21 @@ void Lcore::SealDown(Call* call, rte_mbuf* m) {
     rte_pktmbuf_free(m);
     m = c;
   }
-  if (call->up_.change_tcp_mss) {
+  if (call->up_.change_tcp_mss && !bridged) {
     auto* ip = rte_pktmbuf_mtod(m, uint8_t*);
     if (ip[9] == IPPROTO_TCP) ClampTcpMss(ip, ip_len, call->up_.mtu);
   }
-  auto* p = reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, sstp::kHeaderSize + kPppDataHeader));
-  sstp::WriteDataHeader(p, ip_len + kPppDataHeader);
+  auto* p =
+      reinterpret_cast<uint8_t*>(rte_pktmbuf_prepend(m, uint16_t(sstp::kHeaderSize + ppp_len)));
+  sstp::WriteDataHeader(p, uint16_t(ip_len + ppp_len));
   p[4] = 0xff;
   p[5] = 0x03;
   p[6] = 0x00;
-  p[7] = 0x21;
+  p[7] = bridged ? 0x31 : 0x21;
+  if (bridged) {
+    p[8] = ppp::kBridgedEthernetHeader[0];
+    p[9] = ppp::kBridgedEthernetHeader[1];
+  }
   rte_pktmbuf_prepend(m, uint16_t(call->rec_.header_len()));
   rte_pktmbuf_append(m, uint16_t(call->rec_.trailer_len()));
   m->ol_flags = 0;
@@ -1021,6 +1077,163 @@ void Lcore::SealDown(Call* call, rte_mbuf* m) {
   stats.down_bytes += ip_len;
   ++call->counters_.tx_packets;
   call->counters_.tx_bytes += ip_len;
+}
+
+// ------------------------------------------------------------------------------------------------
+// Bridged sessions (BCP, RFC 3518): Ethernet frames switched between a session and the data-plane
+// port its profile's bridge names, and between sessions of that port, by a per-lcore learning
+// table (bridge.h). The port is put in promiscuous mode, as a bridge port must be.
+
+void Lcore::AttachBridge(Call* call) {
+  Net* net = w_->net;
+  const std::string& name = call->up_.bridge_port;
+  int idx = -1;
+  if (absl::StartsWith(name, "ether")) {  // ether1, ether2, ... in --port order
+    int n;
+    if (absl::SimpleAtoi(name.substr(5), &n)) idx = n - 1;
+  }
+  if (idx < 0 || idx >= net->n_ports) {
+    Log("call %#x from %s: bridge port %s is not a data-plane port; frames not bridged", call->id_,
+        call->peer_, name);
+    return;
+  }
+  call->bridge_port_ = idx;
+  bridged_[idx].push_back(call);
+  __atomic_fetch_or(&net->ports[idx].bridge_workers, uint64_t{1} << w_->index, __ATOMIC_RELEASE);
+  if (!srv_->promiscuous_[idx].exchange(true)) {
+    int rc = rte_eth_promiscuous_enable(net->ports[idx].port_id);
+    Log("port %s (%s): promiscuous mode for bridged sessions: %s", name, net->ports[idx].name,
+        rc == 0 ? "on" : absl::StrCat("failed (", rc, ")"));
+  }
+  Log("call %#x from %s: %s bridged with %s", call->id_, call->peer_, call->up_.user, name);
+}
+
+void Lcore::DetachBridge(Call* call) {
+  if (call->bridge_port_ < 0) return;
+  auto& v = bridged_[call->bridge_port_];
+  v.erase(std::remove(v.begin(), v.end(), call), v.end());
+  if (v.empty()) {
+    __atomic_fetch_and(&w_->net->ports[call->bridge_port_].bridge_workers,
+                       ~(uint64_t{1} << w_->index), __ATOMIC_RELEASE);
+  }
+  macs_.ForgetSession(call->key_);
+  call->bridge_port_ = -1;
+}
+
+// Upstream: a bridged frame from the client (the PPP information field after protocol 0x0031).
+void Lcore::BridgeUp(Call* call, absl::Span<const uint8_t> info) {
+  auto f = ppp::ParseBridgedFrame(info);
+  if (call->bridge_port_ < 0 || !f.ok() || f->mac_type != ppp::kMacTypeEthernet ||
+      f->bridge_control) {
+    ++stats.bridge_dropped_bad;  // not bridged, malformed, or a BPDU (we run no spanning tree)
+    return;
+  }
+  const absl::Span<const uint8_t> frame = f->frame;
+  const uint16_t port = uint16_t(call->bridge_port_);
+  const Port& p = w_->net->ports[port];
+  if (frame.size() > size_t{p.mtu} + 18u) {  // Ethernet header + one 802.1Q tag
+    ++stats.bridge_dropped_bad;
+    return;
+  }
+  if (!call->rate_rx_.Admit(uint32_t(frame.size()), w_->now_ns)) {
+    ++stats.up_dropped_rate;
+    return;
+  }
+  ++stats.bridge_up_frames;
+  ++call->counters_.rx_packets;
+  call->counters_.rx_bytes += frame.size();
+  call->counters_.last_rx_unix_ns = unix_ns_;
+  const uint8_t* dst = frame.data();
+  macs_.Learn(frame.data() + 6, call->key_, w_->now_ns);
+  const uint32_t to = macs_.Lookup(dst, w_->now_ns);
+  if (to == call->key_) {
+    ++stats.bridge_filtered;  // for a station behind the same session
+    return;
+  }
+  rte_mbuf* m = CopyToChain(w_->net->pool, frame);
+  if (m == nullptr || m->nb_segs != 1) {
+    rte_pktmbuf_free(m);
+    ++w_->c.mbuf_alloc_failed;
+    return;
+  }
+  if (to != 0 && to != kOnPort) {
+    auto it = calls_.find(to);
+    if (it != calls_.end() && it->second->bridge_port_ == call->bridge_port_ &&
+        it->second->is_up_) {
+      m->hash.usr = kDownBridged;
+      ++stats.bridge_down_frames;
+      DeliverDown(it->second, m);  // session to session on this lcore
+      return;
+    }
+  }
+  if (to == 0) {
+    // Broadcast, multicast or unknown unicast: the other sessions of this bridge get it too.
+    BridgeFlood(m, port, call, true);
+  }
+  m->l2_len = sizeof(rte_ether_hdr);
+  PortTx(w_, port, m);
+}
+
+// Copies of `m` (an Ethernet frame) to every bridged session of `port` on this lcore except
+// `except`, and to the other workers with bridged sessions on it. `m` stays the caller's.
+void Lcore::BridgeFlood(rte_mbuf* m, uint16_t port, const Call* except, bool to_other_workers) {
+  ++stats.bridge_flooded;
+  for (Call* c : bridged_[port]) {
+    if (c == except || !c->is_up_ || c->conn_ == nullptr || !c->sm_ || !c->sm_->connected()) {
+      continue;
+    }
+    rte_mbuf* copy = rte_pktmbuf_copy(m, w_->net->pool, 0, UINT32_MAX);
+    if (copy == nullptr) {
+      ++w_->c.mbuf_alloc_failed;
+      return;
+    }
+    copy->hash.usr = kDownBridged;
+    ++stats.bridge_down_frames;
+    DeliverDown(c, copy);
+  }
+  if (!to_other_workers) return;
+  uint64_t others = __atomic_load_n(&w_->net->ports[port].bridge_workers, __ATOMIC_ACQUIRE) &
+                    ~(uint64_t{1} << w_->index);
+  while (others != 0) {
+    const uint32_t wi = uint32_t(__builtin_ctzll(others));
+    others &= others - 1;
+    rte_mbuf* copy = rte_pktmbuf_copy(m, w_->net->pool, 0, UINT32_MAX);
+    if (copy == nullptr) {
+      ++w_->c.mbuf_alloc_failed;
+      return;
+    }
+    copy->hash.fdir.hi = port;
+    HandoffTo(w_, wi, copy, kHandoffBridge);
+  }
+}
+
+// Downstream: a frame from a bridged port that is not (only) for the data plane itself, or one
+// another worker flooded to this one.
+void Lcore::BridgeInput(rte_mbuf* m, uint16_t port, bool handed_off) {
+  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) || crypto_ == nullptr) {
+    rte_pktmbuf_free(m);
+    return;
+  }
+  const uint8_t* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+  if (!handed_off) macs_.Learn(eth + 6, kOnPort, w_->now_ns);
+  const uint32_t to = macs_.Lookup(eth, w_->now_ns);
+  if (to == kOnPort) {
+    ++stats.bridge_filtered;  // between two stations on the port's side
+    rte_pktmbuf_free(m);
+    return;
+  }
+  if (to != 0) {
+    auto it = calls_.find(to);
+    if (it != calls_.end() && it->second->bridge_port_ == int(port) && it->second->is_up_ &&
+        it->second->conn_ != nullptr && it->second->sm_ && it->second->sm_->connected()) {
+      m->hash.usr = kDownBridged;
+      ++stats.bridge_down_frames;
+      DeliverDown(it->second, m);
+      return;
+    }
+  }
+  BridgeFlood(m, port, nullptr, !handed_off);
+  rte_pktmbuf_free(m);
 }
 
 // Control path: one record holding `a` then `b`, through the scratch buffer.
@@ -1150,6 +1363,7 @@ void Lcore::AfterSm(Call* call) {
   call->is_up_ = false;
   call->phase_ = Call::Phase::kDone;
   DropDownQueue(call);
+  DetachBridge(call);
   if (call->conn_ != nullptr) {
     CloseTransport(call);
     return;  // freed after OnClosed
@@ -1234,6 +1448,9 @@ void Lcore::HandleDown(const ring::Decoded& d) {
       }
       if (call->rate_tx_.rate_bps() != std::min(call->up_.rate_tx_bps, TokenBucket::kMaxRateBps)) {
         call->rate_tx_.Configure(call->up_.rate_tx_bps, w_->now_ns);
+      }
+      if (call->up_.bridge && !call->up_.bridge_port.empty() && call->bridge_port_ < 0) {
+        AttachBridge(call);
       }
       if (call->dq_ == nullptr && srv_->opts_.down_queue_packets != 0) {
         call->dq_cap_ = srv_->opts_.down_queue_packets;
@@ -1537,6 +1754,9 @@ absl::Status Server::Init() {
   };
   net_->hooks.session_output = [](Worker* w, rte_mbuf* m, uint32_t session, void*) {
     static_cast<Lcore*>(w->user)->SessionOutput(m, session);
+  };
+  net_->hooks.bridge_input = [](Worker* w, rte_mbuf* m, uint16_t port, bool handed_off, void*) {
+    static_cast<Lcore*>(w->user)->BridgeInput(m, port, handed_off);
   };
   control_ = std::thread([this] { ControlLoop(); });
   Log("SSTP server: ring %s (%u lcores), control plane socket %s/ring.sock%s", opts_.ring_name,

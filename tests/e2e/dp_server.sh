@@ -18,6 +18,10 @@
 #   iperf3 through the laptop's tunnel below 10 Mbit/s both ways while the home router's
 #   unlimited session gets over 50 in the same run (a coarse behaviour check, not a benchmark), and
 #   the data plane counts the policed packets.
+# Bridged sessions (BCP, RFC 3518): a profile with bridge= whose bridge has ether2 (the office
+#   LAN) as a port; our client in --bridge mode (a TAP in the laptop namespace with an address on
+#   the office LAN) pings the workstation and is pinged by it: ARP and IPv4 as Ethernet frames
+#   through the tunnel, switched by the data plane's MAC table, the LAN port promiscuous.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
 
@@ -264,6 +268,7 @@ ctl /ppp profile add name=slow rate-limit=2M/2M >/dev/null
 ctl /ppp secret set Laptop profile=slow >/dev/null
 n=$(dp_log_count "Laptop up")
 client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
+LAPTOP_PID=$!
 wait_for 30 "laptop up again" dp_log_more "Laptop up" "$n"
 wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
 dp_log_has "Laptop up, .*rate-limit rx 2000000 tx 2000000 bit/s" ||
@@ -279,10 +284,32 @@ below "$down" 10 || fail "downstream (tx) not limited: $down Mbit/s"
 below 50 "$free_up" && below 50 "$free_down" ||
   fail "the unlimited session was limited too: $free_up / $free_down Mbit/s"
 
+# ---- bridged session (BCP)
+log "bridged session"
+kill -TERM "$LAPTOP_PID"
+wait_for 15 "laptop gone" not_active Laptop
+ctl /interface bridge add name=bridge1 >/dev/null
+ctl /interface bridge port add bridge=bridge1 interface=ether2 >/dev/null
+ctl /ppp profile add name=bridged bridge=bridge1 >/dev/null
+ctl /ppp secret add name=Br service=sstp password=123 profile=bridged >/dev/null
+client laptop tap0 Br --bridge
+wait_for 30 "bridged session" dp_log_has "Br bridged with ether2"
+grep -E "Br up|bridged with|promiscuous" "$W/dp.log" >&2
+wait_for 10 "tap0" nsx laptop ip link show tap0
+nsx laptop ip addr add 198.19.101.60/24 dev tap0
+nsx laptop ip link set tap0 up
+nsx laptop ping -c 3 -W 2 198.19.101.10 || fail "bridged laptop -> workstation"
+nsx ows ping -c 3 -W 2 198.19.101.60 || fail "workstation -> bridged laptop"
+out=$(nsx ows ip neigh show 198.19.101.60)
+mac=$(nsx laptop cat /sys/class/net/tap0/address)
+[[ $out == *"$mac"* ]] || fail "the workstation does not see the laptop's own MAC $mac: $out"
+log "bridged: ping both ways; the workstation resolved 198.19.101.60 to the laptop's TAP $mac"
+
 # The policed packets are counted (the data plane's stop summary).
 kill -TERM "$DP_PID"
 wait_for 20 "data plane exit" stopped "$DP_PID"
 DP_PID=
+grep "bridged frames" "$W/dp.log" >&2
 summary=$(grep -o "rate-limit up [0-9]* down [0-9]*" "$W/dp.log" | tail -1)
 log "data plane: $summary"
 [[ $summary =~ rate-limit\ up\ [1-9][0-9]*\ down\ [1-9] ]] || fail "policed packets not counted: $summary"
