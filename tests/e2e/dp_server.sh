@@ -22,6 +22,7 @@
 #   LAN) as a port; our client in --bridge mode (a TAP in the laptop namespace with an address on
 #   the office LAN) pings the workstation and is pinged by it: ARP and IPv4 as Ethernet frames
 #   through the tunnel, switched by the data plane's MAC table, the LAN port promiscuous.
+# SSTPT_LCORES (default 0) runs the data plane on other lcores, e.g. 0-1 for the hand-off paths.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
 
@@ -137,7 +138,7 @@ nsx ows ip link set eth0 mtu 1400
 mkdir -p "$W/run"
 ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
 CP_PID=$!
-ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
+ip netns exec "${P}office" "$DP" --lcores "${SSTPT_LCORES:-0}" --no-huge --memory 256 --mbufs 16383 \
   --file-prefix "sstpt-dps$$" --idle-sleep 20 \
   --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
   --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 --mtu 1400 \
