@@ -50,6 +50,13 @@ def main():
     write('engine', 'pap_garbage', bytes([0x3b]) + data(ppp_frame(0xc023, cp_packet(2, 1, b'\x00')))
           + up + data(b'\x12\x35' + bytes(20)) + data(b'') + data(ppp_frame(0xc021, b'\x09\x01\x00'))
           + b'\x10\x01\x00\x70\x00\x04')
+    # --bridge (mode bit 0x80): BCP request with a MAC-Address, bridged frames (one runt, one with
+    # the LAN FCS flag and pads), then an abort.
+    bcp_req = ppp_frame(0x8031, cp_packet(1, 1, encode_options([(6, bytes.fromhex('02005e100001'))])))
+    frame = bytes.fromhex('ffffffffffff02005e1000010806') + bytes(46)
+    write('engine', 'bridge_up_frames', bytes([0x89]) + data(bcp_req) +
+          data(ppp_frame(0x0031, b'\x00\x01' + frame)) + data(ppp_frame(0x0031, b'\x00\x01\x01')) +
+          data(ppp_frame(0x0031, b'\x82\x01' + frame + bytes(6))) + control(5))
     write('proxy_reply', 'established', b'HTTP/1.1 200 Connection established\r\n'
           b'Proxy-agent: tinyproxy/1.11.1\r\n\r\n\x16\x03\x01')
     write('proxy_reply', 'auth_required', b'HTTP/1.0 407 Proxy Authentication Required\r\n'
