@@ -31,6 +31,7 @@
 #include "controlplane/client_supervisor.h"
 #include "controlplane/controller.h"
 #include "controlplane/ctl_protocol.h"
+#include "controlplane/kernel_routes.h"
 #include "controlplane/persist.h"
 #include "controlplane/ppp_engine.h"
 #include "ring/messages.h"
@@ -63,6 +64,7 @@ struct Options {
   std::string ring_name = "/sstp-ring";
   std::vector<std::string> ports;  // name[=mac]
   std::string client_bin;          // sstp-client for /interface sstp-client (default: beside us)
+  bool kernel_routes = false;      // /ip route into the kernel (a box without a data plane)
 };
 
 void Usage() {
@@ -70,7 +72,7 @@ void Usage() {
           "usage: sstp-controlplane [--run-dir DIR] [--config FILE] [--files-dir DIR]\n"
           "                         [--ring SHM-NAME] [--port NAME[=MAC]]... \n"
           "                         [--log-level debug|info|warning|error] [--syslog]\n"
-          "                         [--client-bin PATH]\n");
+          "                         [--client-bin PATH] [--kernel-routes]\n");
 }
 
 // Messages for the data plane: straight into the ring, or into a bounded backlog while the ring
@@ -229,6 +231,8 @@ class Daemon {
   ring::Doorbell up_bell_;
   std::unique_ptr<ring::Segment> seg_;
   std::unique_ptr<ClientSupervisor> clients_sup_;
+  std::unique_ptr<KernelRoutes> kernel_routes_;
+  int ticks_ = 0;
   std::vector<ring::Consumer> consumers_;
   std::map<int, Client> clients_;
   std::vector<int> dp_links_;  // connections on ring.sock
@@ -252,6 +256,7 @@ absl::Status Daemon::LoadConfig() {
 }
 
 void Daemon::ApplyClients() {
+  if (kernel_routes_) kernel_routes_->Reconcile(StaticRoutes(controller_.config()));
   if (clients_sup_ == nullptr) return;
   clients_sup_->Apply(ClientSpecs(controller_.config(), opt_.files_dir, opt_.run_dir + "/clients"),
                       absl::Now());
@@ -325,6 +330,10 @@ void Daemon::Tick() {
   }
   controller_.OnTimer(absl::Now());
   if (clients_sup_) clients_sup_->Tick(absl::Now());
+  // Once a second: routes via a tunnel's peer become installable when the tunnel comes up.
+  if (kernel_routes_ && ++ticks_ % 10 == 0) {
+    kernel_routes_->Reconcile(StaticRoutes(controller_.config()));
+  }
   sink_.Flush();
 }
 
@@ -490,6 +499,10 @@ int Daemon::Run() {
       epoll_ctl(ep_, EPOLL_CTL_DEL, fd, nullptr);
     }
   };
+  if (opt_.kernel_routes) {
+    kernel_routes_ = std::make_unique<KernelRoutes>(
+        [this](const std::string& m) { controller_.Log("route,info", m, absl::Now()); });
+  }
   clients_sup_ = std::make_unique<ClientSupervisor>(
       ClientSupervisor::Options{bin, opt_.run_dir + "/clients"}, std::move(hooks));
   ApplyClients();
@@ -572,6 +585,7 @@ int Daemon::Run() {
   if (seg_ != nullptr) seg_->CpSetState(ring::CpState::kAbsent);
   // The sstp-client children disconnect (SIGTERM) and are reaped before we go.
   if (clients_sup_) clients_sup_->StopAll(absl::Seconds(5));
+  if (kernel_routes_) kernel_routes_->Reconcile({});  // our kernel routes go with us
   Log(Level::kInfo, "exiting");
   unlink((opt_.run_dir + "/ctl.sock").c_str());
   unlink((opt_.run_dir + "/ring.sock").c_str());
@@ -600,6 +614,8 @@ int main(int argc, char** argv) {
       o.files_dir = next();
     } else if (a == "--ring") {
       o.ring_name = next();
+    } else if (a == "--kernel-routes") {
+      o.kernel_routes = true;
     } else if (a == "--client-bin") {
       o.client_bin = next();
     } else if (a == "--port") {

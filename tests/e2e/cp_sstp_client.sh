@@ -2,17 +2,15 @@
 # /interface sstp-client applied by sstp-controlplane (issue 7): the manual's "Site-to-Site SSTP"
 # in namespaces sstpt-cpcl*. Office: sstp-dataplane + sstp-controlplane (the server, secret Home
 # with routes=). Home router: a second sstp-controlplane with no data plane (it runs without one:
-# it keeps retrying the ring), configured with the manual's
+# it keeps retrying the ring) and --kernel-routes, configured with the manual's
 #   /interface sstp-client add user=Home password=... connect-to=198.18.80.1 disabled=no
-# which makes it run sstp-client. Checks: monitor says connected and print shows R; the home
+#   /ip route add dst-address=198.19.101.0/24 gateway=198.18.16.1
+# which make it run sstp-client and install the route in the kernel once the tunnel is up. Checks: monitor says connected and print shows R; the home
 # workstation pings the office workstation through the tunnel; the child's config file is 0600
 # and the password is in no process's argv; a killed client is restarted; disable stops it
 # (SIGTERM: the office sees the session go), enable starts it again; remove stops it and deletes
 # its config file; the home control plane's exit stops its client; restarted, it starts the
 # persisted entry's client again; killed with SIGKILL, its client stops too.
-#
-# The manual's home-side "/ip route add dst-address=10.1.101.0/24 gateway=172.16.1.1" needs a
-# data plane on the home router; here the test adds the kernel route through the client's TUN.
 #
 #   cp_sstp_client.sh BUILD_DIR
 set -euo pipefail
@@ -47,7 +45,7 @@ wait_for 10 "listener" dp_log_has "listening on port 443"
 
 # ---- home router: a control plane without a data plane
 mkdir -p "$HOME_RUN"
-nsx_bg home "$CP" --run-dir "$HOME_RUN" --ring "/sstpt-cpcl$$-home-ring" \
+nsx_bg home "$CP" --run-dir "$HOME_RUN" --ring "/sstpt-cpcl$$-home-ring" --kernel-routes \
   --client-bin "$BUILD/client/sstp-client" >"$HOME_LOG" 2>&1
 HOME_CP=$BG_PID
 wait_for 10 "home control plane socket" test -S "$HOME_RUN/ctl.sock"
@@ -71,8 +69,12 @@ alive "$pid" || fail "no client pid in the log"
 if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$PW"; then fail "password in argv"; fi
 log "client pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
 
-# ---- traffic: home workstation -> office workstation through the tunnel
-nsx home ip route add 198.19.101.0/24 dev sstp-out1
+# ---- traffic: home workstation -> office workstation through the tunnel (the manual's route)
+hctl /ip route add dst-address=198.19.101.0/24 gateway=198.18.16.1
+kernel_route() { output_has '^198.19.101.0/24 via 198.18.16.1 dev sstp-out1' nsx home ip route show; }
+wait_for 5 "the kernel route on the home router" kernel_route
+output_has 'route,info kernel route 198.19.101.0/24 via 198.18.16.1 metric 1 installed' \
+  hctl /log print || fail "no 'kernel route installed' in the home /log print"
 nsx hws ping -c 3 -W 2 198.19.202.1 >/dev/null || fail "home workstation -> home router"
 nsx hws ping -c 5 -W 2 198.19.101.10 || fail "home workstation -> office workstation"
 nsx ows ping -c 3 -W 2 198.19.202.10 || fail "office workstation -> home workstation"
@@ -84,6 +86,9 @@ wait_for 30 "a new client connected" client_connected
 pid2=$(client_pid)
 [ -n "$pid2" ] && [ "$pid2" != "$pid" ] || fail "no new client pid ($pid -> $pid2)"
 log "restarted: pid $pid -> $pid2"
+# The kernel dropped the route with the old TUN; the control plane puts it back.
+wait_for 5 "the kernel route again" kernel_route
+nsx hws ping -c 2 -W 2 198.19.101.10 >/dev/null || fail "home -> office after the restart"
 
 # ---- disable: SIGTERM, the client disconnects (the office sees it) and is reaped
 hctl /interface sstp-client set 0 disabled=yes
@@ -109,10 +114,11 @@ kill -TERM "$HOME_CP"
 wait "$HOME_CP" 2>/dev/null || true
 stopped "$pid4" || fail "client $pid4 still running after the control plane exited"
 wait_for 15 "Home gone after the home control plane exited" not_active Home
+if kernel_route; then fail "kernel route left after the home control plane exited"; fi
 # ---- a restarted home control plane starts the persisted entry's client again; if it is killed
 # outright (no chance to stop its children), the client stops too (parent-death signal), so no
 # orphan keeps the tunnel and the status socket
-nsx_bg home "$CP" --run-dir "$HOME_RUN" --ring "/sstpt-cpcl$$-home-ring" \
+nsx_bg home "$CP" --run-dir "$HOME_RUN" --ring "/sstpt-cpcl$$-home-ring" --kernel-routes \
   --client-bin "$BUILD/client/sstp-client" >>"$HOME_LOG" 2>&1
 HOME_CP=$BG_PID
 wait_for 30 "client connected after the home control plane restarted" client_connected
