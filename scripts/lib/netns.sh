@@ -68,6 +68,9 @@
 #                              198.18.80.1/24, lan0 198.19.101.1/24), --lcores ${DP_LCORES:-0},
 #                              --ring $RING --run-dir $RUN_DIR ARGS...; when the control plane runs
 #                              (CP_PID), also waits for "control plane ready" in $DP_LOG
+#   office_up [CP_ARGS...] [-- DP_ARGS...]  the manual's network and the office router:
+#                              topology_up, topology_offloads_off, cp_start office CP_ARGS,
+#                              office_dp_start DP_ARGS (returns with the data plane attached)
 #   client_start NS NAME USER PASSWORD ARGS...  our sstp-client in ${P}NS in the background:
 #                              --connect-to ${SERVER_ADDR:-198.18.80.1}, password in a 0600 file,
 #                              --name NAME, status socket $W/NS-NAME.sock (CLIENT_SOCK), output
@@ -255,6 +258,19 @@ office_dp_start() {
   if [ -n "$CP_PID" ]; then
     wait_for 30 "the data plane to attach to the control plane" dp_log_has "control plane ready"
   fi
+}
+
+office_up() {
+  local cp_args=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do
+    cp_args+=("$1")
+    shift
+  done
+  [ $# -gt 0 ] && shift
+  topology_up
+  topology_offloads_off
+  cp_start office "${cp_args[@]}"
+  office_dp_start "$@"
 }
 
 client_start() {

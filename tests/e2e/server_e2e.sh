@@ -45,12 +45,7 @@ iperf() {  # iperf FROM_NS TO_NS TO_ADDR LABEL [-R]
 
 # ---- the network of the manual's two examples
 log "topology ${P}*"
-topology_up
-# af_packet reads the veths: the kernel peers must send real segments with full checksums.
-topology_offloads_off
-
-cp_start office --log-level debug
-office_dp_start
+office_up --log-level debug
 
 # ---- "Connecting Remote Client" and "Site-to-Site", the manual's commands (certificate and
 # require-client-certificate aside: see the issue notes)
