@@ -452,7 +452,6 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
       groups = {{"name", "service", "caller-id", "address", "uptime", "encoding"},
                 {"session-id", "interface", "mtu", "idle-time"},
                 {"rx-byte", "tx-byte", "rx-packet", "tx-packet"}};
-      idx_width = 2;
     } else if (path == kSecret) {
       groups = {{"name", "service", "caller-id", "password", "profile"},
                 {"local-address", "remote-address", "routes"}};
