@@ -27,6 +27,9 @@
 #   tamper-mac     --fault=tamper-compound-mac (testing-only, needs SSTP_CLIENT_ALLOW_FAULTS=1):
 #                  the server aborts the call and logs the crypto binding failure while the home
 #                  router's session keeps forwarding; without the variable the option is refused
+#   bridge         --bridge (TAP + BCP): the home router's TAP in a Linux bridge with an office
+#                  address; /ppp profile bridge= with ether2 as the bridge's port on the server:
+#                  ARP and pings between the branch and the office workstation as bridged frames
 #   restart        the data plane stops (CALL_DISCONNECT) and starts again: the client reconnects
 #   keepalive      the data plane is frozen (SIGSTOP): the client's SSTP echo times out, it
 #                  disconnects; after SIGCONT it reconnects and forwards
@@ -443,6 +446,36 @@ has "$(cat "$W/home-ping.txt")" "25 received" ||
   { cat "$W/home-ping.txt" >&2; fail "tamper-mac: the home session lost packets"; }
 status_has sstp1 'status: "connected"' || fail "tamper-mac: the home router lost its session"
 stop_client "$home_pid"
+
+# ---- --bridge: the branch router bridges its LAN to the office LAN (BCP, RFC 3518). The office
+# side: profile bridge= with ether2 (lan0) as the bridge's port; the branch side: the client's
+# TAP in a Linux bridge holding an address of the office subnet
+case_start bridge
+ctl /interface bridge add name=bridge1
+ctl /interface bridge port add bridge=bridge1 interface=ether2
+ctl /ppp profile add name=bridged bridge=bridge1
+ctl /ppp secret add name=Branch service=sstp password=123 profile=bridged
+: >"$W/bridge.log"
+ip netns exec "${P}home" "$CLIENT" --connect-to 198.18.80.1 --user Branch --password-file "$W/home.pw" \
+  "${TRUST[@]}" --bridge --name sstpbr0 --status-socket "$W/sstpbr0.sock" >>"$W/bridge.log" 2>&1 &
+CLIENT_PIDS+=($!)
+bridge_pid=$!
+wait_for 30 "the bridged client connected" status_has sstpbr0 'status: "connected"'
+log_has bridge "connected: bridged Ethernet (BCP)" || fail "bridge: no connected line"
+status_has sstpbr0 "bridge: BCP" || fail "bridge: --status has no bridge row"
+nsx home ip link add lanbr type bridge
+nsx home ip link set sstpbr0 master lanbr
+nsx home ip addr add 198.19.101.77/24 dev lanbr
+nsx home ip link set lanbr up
+nsx home ping -c 3 -W 2 198.19.101.10 >/dev/null || fail "bridge: branch -> office workstation"
+nsx ows ping -c 3 -W 2 198.19.101.77 >/dev/null || fail "bridge: office workstation -> branch"
+neigh=$(nsx ows ip neigh show 198.19.101.77)
+has "$neigh" "lladdr" || fail "bridge: the office workstation has no ARP entry for the branch"
+mon=$(ctl /ppp active print)
+has "$mon" "Branch" || { echo "$mon" >&2; fail "bridge: /ppp active has no Branch"; }
+stop_client "$bridge_pid"
+wait_for 15 "Branch gone" not_active Branch
+nsx home ip link del lanbr
 
 # ---- the server restarts: the client reconnects by itself (one client for this and the next)
 case_start restart
