@@ -6,6 +6,9 @@
 # run by hand as root:
 #
 #   perf/client/tunnel_bench.sh BUILD_DIR [SECONDS] [ROUNDS]
+#   MODE=bridge perf/client/tunnel_bench.sh ...   the same with --bridge (TAP + BCP): the laptop's
+#                                                 TAP in a Linux bridge with 198.19.101.77/24,
+#                                                 bridged by the data plane to the office LAN port
 #
 # Topology: scripts/topology under its own prefix (sstpt-clb<pid>-*), sstp-dataplane on af_packet
 # with one lcore + sstp-controlplane, as in tests/e2e/server_e2e.sh. Each direction alternates
@@ -23,6 +26,8 @@ set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR [SECONDS] [ROUNDS]}" && pwd)
 SECS=${2:-5}
+MODE=${MODE:-routed}
+[ "$MODE" = routed ] || [ "$MODE" = bridge ] || { echo "MODE is routed or bridge" >&2; exit 2; }
 ROUNDS=${3:-3}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
@@ -149,12 +154,31 @@ ctl /interface sstp-server server set enabled=yes authentication=mschap2 >/dev/n
 ctl /interface ethernet set ether2 arp=proxy-arp >/dev/null
 wait_for 10 "listener" dp_log_has "listening on port 443"
 printf '123\n' >"$W/pw"
-ip netns exec "${P}laptop" "$CLIENT" --connect-to 198.18.80.1 --user Laptop --password-file "$W/pw" \
-  --authentication mschap2 --verify-server=no --once --name sstp0 --route 198.19.101.0/24 \
-  --status-socket "$W/sstp0.sock" >"$W/client.log" 2>&1 &
+if [ "$MODE" = bridge ]; then
+  ctl /interface bridge add name=bridge1 >/dev/null
+  ctl /interface bridge port add bridge=bridge1 interface=ether2 >/dev/null
+  ctl /ppp profile add name=bridged bridge=bridge1 >/dev/null
+  ctl /ppp secret add name=Branch service=sstp password=123 profile=bridged >/dev/null
+  ip netns exec "${P}laptop" "$CLIENT" --connect-to 198.18.80.1 --user Branch --password-file "$W/pw" \
+    --authentication mschap2 --verify-server=no --once --name sstp0 --bridge \
+    --status-socket "$W/sstp0.sock" >"$W/client.log" 2>&1 &
+else
+  ip netns exec "${P}laptop" "$CLIENT" --connect-to 198.18.80.1 --user Laptop --password-file "$W/pw" \
+    --authentication mschap2 --verify-server=no --once --name sstp0 --route 198.19.101.0/24 \
+    --status-socket "$W/sstp0.sock" >"$W/client.log" 2>&1 &
+fi
 CLIENT_PID=$!
 PIDS+=($!)
-wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
+if [ "$MODE" = bridge ]; then
+  wait_for 30 "the bridged tunnel" grep -q "connected: bridged" "$W/client.log"
+  nsx laptop ip link add lanbr type bridge
+  nsx laptop ip link set sstp0 master lanbr
+  nsx laptop ip addr add 198.19.101.77/24 dev lanbr
+  nsx laptop ip link set lanbr up
+  wait_for 30 "the office workstation over the bridge" nsx laptop ping -c 1 -W 1 198.19.101.10
+else
+  wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
+fi
 tls=$(grep -o "TLS established ([^)]*)" "$W/client.log" | head -1)
 # The reference: the home router reaches the office LAN through the same data plane, no tunnel.
 nsx home ip route add 198.19.101.0/24 via 198.18.80.1
@@ -169,7 +193,7 @@ done
 status=$("$CLIENT" --status --status-socket "$W/sstp0.sock" 2>&1 || true)
 
 python3 - "$W/runs.jsonl" "$SECS" "$tls" "$(nproc)" "$(cut -d' ' -f1-3 /proc/loadavg)" \
-  "$status" <<'EOF'
+  "$status" "$MODE" <<'EOF'
 import json, sys
 runs = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
 def pick(label): return [r for r in runs if r["label"] == label]
@@ -180,6 +204,7 @@ out = {
   "seconds_per_run": int(sys.argv[2]),
   "cpus": int(sys.argv[4]),
   "loadavg_at_end": sys.argv[5],
+  "mode": sys.argv[7],
 }
 for d, name in (("up", "upstream_laptop_to_office"), ("down", "downstream_office_to_laptop")):
   tun, ref = pick("tun_" + d), pick("ref_" + d)
