@@ -779,6 +779,110 @@ TEST_F(TwoWorkerTest, NeighboursSessionsAndTcpReachTheirOwner) {
   net_->hooks = Hooks{};
 }
 
+// The data plane's own packets for a session address (ICMP errors about what a tunnel client
+// sent) go into the tunnel on the session's owner, handed over when made elsewhere.
+TEST_F(TwoWorkerTest, OwnPacketsForASessionReachItsOwner) {
+  PollBoth();
+  Sent(0);
+  SessionSink sink;
+  net_->hooks.session_output = CaptureSession;
+  net_->hooks.ctx = &sink;
+  const uint32_t client = 0xC6136564;
+  ASSERT_TRUE(AddSessionRoute(net_.get(), {client, 32}, 5, 1, 1400).ok());
+  // Time exceeded for a ttl=1 packet the client sent (decapsulated on worker 0, say).
+  Bytes orig = Ipv4(client, kPeer0, 17, Bytes(32, 4), 1);
+  rte_mbuf* m = rte_pktmbuf_alloc(net_->pool);
+  memcpy(rte_pktmbuf_append(m, uint16_t(orig.size())), orig.data(), orig.size());
+  Ipv4Forward(w_, m, -1);
+  PollBoth();
+  ASSERT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(sink.got[0].first, 5u);
+  const Bytes& e = sink.got[0].second;
+  ASSERT_GE(e.size(), 28u + orig.size());
+  EXPECT_EQ(e[9], 1);  // ICMP
+  EXPECT_EQ(Get32(e, 16), client);
+  EXPECT_EQ(e[20], 11);  // time exceeded (RFC 792)
+  EXPECT_EQ(e[21], 0);
+  EXPECT_EQ(Bytes(e.begin() + 28, e.begin() + 28 + 20), Bytes(orig.begin(), orig.begin() + 20));
+  EXPECT_EQ(w_->c.handoff_out, 1u);
+  EXPECT_EQ(w1_->c.handoff_in, 1u);
+  EXPECT_EQ(Total().ip_no_route, 0u);
+  // Too big for the session route's MTU: dropped and counted, not sent anywhere else.
+  m = rte_pktmbuf_alloc(net_->pool);
+  Bytes big = Ipv4(kOurs0, client, 17, Bytes(1400, 1));
+  memcpy(rte_pktmbuf_append(m, uint16_t(big.size())), big.data(), big.size());
+  Ipv4Output(w_, m, client);
+  PollBoth();
+  EXPECT_EQ(sink.got.size(), 1u);
+  EXPECT_EQ(Total().ip_too_big, 1u);
+  EXPECT_TRUE(Sent(0).empty());
+  net_->hooks = Hooks{};
+}
+
+struct BridgeSink {
+  struct Got {
+    uint32_t worker;
+    uint16_t port;
+    bool handed_off;
+    Bytes frame;
+  };
+  std::vector<Got> got;
+};
+void CaptureBridge(Worker* w, rte_mbuf* m, uint16_t port, bool handed_off, void* ctx) {
+  Bytes b(rte_pktmbuf_pkt_len(m));
+  const void* d = rte_pktmbuf_read(m, 0, b.size(), b.data());
+  if (d != b.data()) memcpy(b.data(), d, b.size());
+  static_cast<BridgeSink*>(ctx)->got.push_back({w->index, port, handed_off, std::move(b)});
+  rte_pktmbuf_free(m);
+}
+
+// A port with bridged (BCP) sessions: frames for other stations go to Hooks::bridge_input, a
+// broadcast goes there as a copy and is still processed here; kHandoffBridge carries a frame to
+// another worker. Without bridged sessions nothing changes.
+TEST_F(TwoWorkerTest, BridgedPortHandsForeignFramesToTheBridge) {
+  PollBoth();
+  Sent(0);
+  BridgeSink sink;
+  net_->hooks.bridge_input = CaptureBridge;
+  net_->hooks.ctx = &sink;
+  const rte_ether_addr other = {{0x02, 0, 0, 0, 0, 0x77}};
+  const Bytes foreign =
+      Cat(Ether(other, kPeerMac0, RTE_ETHER_TYPE_IPV4), Ipv4(kPeer0, 0xC6120077, 17, Bytes(16, 2)));
+  Inject(0, foreign);
+  PollBoth();
+  EXPECT_TRUE(sink.got.empty());  // no bridged session: not for us, dropped
+  EXPECT_EQ(Total().eth_not_for_us, 1u);
+
+  net_->ports[0].bridge_workers = 1u << 1;  // worker 1 has a bridged session on port 0
+  Inject(0, foreign);
+  const Bytes arp =
+      Cat(Ether(kBcast, kPeerMac0, RTE_ETHER_TYPE_ARP), Arp(1, kPeerMac0, kPeer0, {}, kOurs0));
+  Inject(0, arp);
+  PollBoth();
+  ASSERT_EQ(sink.got.size(), 2u);
+  EXPECT_EQ(sink.got[0].worker, 0u);  // the RX worker decides (and floods to the others)
+  EXPECT_FALSE(sink.got[0].handed_off);
+  EXPECT_EQ(sink.got[0].frame, foreign);
+  EXPECT_EQ(sink.got[1].frame, arp);
+  std::vector<Bytes> s = Sent(0);
+  ASSERT_EQ(s.size(), 1u);  // the broadcast ARP request was still answered here
+  EXPECT_EQ(Get16(s[0], 14 + 6), 2);
+  EXPECT_EQ(Total().eth_not_for_us, 1u);
+
+  rte_mbuf* m = rte_pktmbuf_alloc(net_->pool);
+  memcpy(rte_pktmbuf_append(m, uint16_t(foreign.size())), foreign.data(), foreign.size());
+  m->hash.fdir.hi = 0;
+  HandoffTo(w_, 1, m, kHandoffBridge);
+  PollBoth();
+  ASSERT_EQ(sink.got.size(), 3u);
+  EXPECT_EQ(sink.got[2].worker, 1u);
+  EXPECT_TRUE(sink.got[2].handed_off);
+  EXPECT_EQ(sink.got[2].port, 0);
+  EXPECT_EQ(sink.got[2].frame, foreign);
+  net_->ports[0].bridge_workers = 0;
+  net_->hooks = Hooks{};
+}
+
 // --- TCP through the network layer to the built-in services ---
 
 Bytes TcpSeg(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint32_t seq, uint32_t ack,
