@@ -20,23 +20,25 @@ ROOT=$(cd "$HERE/../.." && pwd)
 # shellcheck source=../../scripts/lib/netns.sh
 source "$ROOT/scripts/lib/netns.sh"
 sstpt_init rc
-show_on_failure "$DP_LOG" "$CP_LOG" "$W/uml/guest.log" "$W/uml/console.log"
+show_on_failure "$DP_LOG" "$CP_LOG" "$W/uml/guest.log" "$W/uml/console.log" \
+  "$W/iperf-up-server.log" "$W/iperf-down-server.log"
 
 for tool in linux.uml sstpc pppd; do
   command -v $tool >/dev/null || fail "$tool is not installed (scripts/setup installs it)"
 done
 
 log "topology ${P}*"
-topology_up
-topology_offloads_off
-cp_start office
-office_dp_start
+office_up
 ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
   remote-address=198.19.101.100
 ctl /interface sstp-server server set enabled=yes
 ctl /interface ethernet set ether2 arp=proxy-arp
 wait_for 10 "listener" dp_log_has "listening on port 443"
-nsx_bg ows iperf3 -s >/dev/null 2>&1
+# One iperf3 server per direction: a server that has just finished a test is not listening again
+# at once, and the guest's -R run right after the upload run was refused ("the server is busy") or
+# reset ("unable to receive control message") by the same server in 3 of 5 runs on a loaded machine.
+nsx_bg ows iperf3 -s -p 5201 --timestamps >"$W/iperf-up-server.log" 2>&1
+nsx_bg ows iperf3 -s -p 5202 --timestamps >"$W/iperf-down-server.log" 2>&1
 
 # The guest: sstpc + pppd, ping, iperf3 both ways; it waits for the host's ping (file "pinged")
 # before hanging up.
@@ -72,8 +74,8 @@ fi
 grep -q 'inet 198.19.101.100' $OUT/ppp0.txt || exit 11
 ip route add 198.19.101.0/24 dev ppp0
 ping -c 3 -W 2 198.19.101.10 > $OUT/ping.txt 2>&1 || exit 12
-iperf3 -c 198.19.101.10 -t 3 -J > $OUT/iperf-up.json 2>&1 || exit 13
-iperf3 -c 198.19.101.10 -t 3 -J -R > $OUT/iperf-down.json 2>&1 || exit 14
+iperf3 -c 198.19.101.10 -p 5201 -t 3 -J > $OUT/iperf-up.json 2>&1 || exit 13
+iperf3 -c 198.19.101.10 -p 5202 -t 3 -J -R > $OUT/iperf-down.json 2>&1 || exit 14
 touch $OUT/ready
 for i in $(seq 150); do [ -f $OUT/pinged ] && break; sleep 0.2; done
 kill -TERM $SSTPC
