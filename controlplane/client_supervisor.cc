@@ -282,6 +282,7 @@ void ClientSupervisor::Start(Child& c, absl::Time now) {
   c.stopping = false;
   c.kill_at = absl::InfiniteFuture();
   c.started_at = now;
+  c.last_line.clear();
   c.next_poll = now + absl::Milliseconds(200);
   c.connected_once = false;
   hooks_.log("sstp,info", absl::StrCat(name, ": started ", bin, " (pid ", pid, ")"));
@@ -308,6 +309,10 @@ void ClientSupervisor::Exited(Child& c, int wstatus, absl::Time now) {
   }
   c.pid = -1;
   c.last_exit = ExitText(wstatus);
+  if (!c.last_line.empty()) absl::StrAppend(&c.last_exit, ": ", c.last_line);
+  // sstp-client exits 2 when it refuses its configuration (client/main.cc): retrying will not
+  // help until the entry changes (which restarts it at once), so wait the longest backoff.
+  const bool refused = WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 2;
   const bool expected = c.stopping;
   c.stopping = false;
   hooks_.log(expected ? "sstp,info" : "sstp,error",
@@ -322,6 +327,7 @@ void ClientSupervisor::Exited(Child& c, int wstatus, absl::Time now) {
     if (c.connected_once) c.backoff = absl::ZeroDuration();
     c.backoff = c.backoff == absl::ZeroDuration() ? opt_.min_backoff
                                                   : std::min(c.backoff * 2, opt_.max_backoff);
+    if (refused) c.backoff = opt_.max_backoff;
     c.restart_at = now + c.backoff;
   }
   PublishDown(c, now);
@@ -416,6 +422,7 @@ void ClientSupervisor::DrainOutput(Child& c, bool eof) {
     // "HH:MM:SS sstp-out1: connected: ..." -> "sstp-out1: connected: ..." (the log has its time).
     absl::string_view l = line;
     if (l.size() > 9 && l[2] == ':' && l[5] == ':' && l[8] == ' ') l.remove_prefix(9);
+    if (!l.empty()) c.last_line = std::string(l.substr(0, 200));
     if (!absl::StartsWith(l, c.spec.name + ":")) {
       hooks_.log("sstp,info", absl::StrCat(c.spec.name, ": ", l));
     } else {

@@ -80,7 +80,8 @@ class ClientSupervisor {
     pid_t pid = -1;
     int out_fd = -1;  // the child's stdout and stderr
     std::string out_buf;
-    int status_fd = -1;  // a status query in flight
+    std::string last_line;  // the child's last output line (why it exited, usually)
+    int status_fd = -1;     // a status query in flight
     absl::Time status_since;
     std::string status_buf;
     bool stopping = false;

@@ -102,7 +102,8 @@ TEST_F(SupervisorTest, FailingClientIsRestartedWithDoublingBackoff) {
   EXPECT_TRUE(LogHas("sstp,error out1: sstp-client exited with status 3"));
   EXPECT_TRUE(LogHas("sstp,info out1: connecting: to nowhere"));  // its output, time stripped
   EXPECT_EQ(status_["out1"]["status"], "disconnected");
-  EXPECT_EQ(status_["out1"]["last-error"], "sstp-client exited with status 3");
+  EXPECT_EQ(status_["out1"]["last-error"],
+            "sstp-client exited with status 3: out1: connecting: to nowhere");
   // 1 s, then 2 s, then 4 s.
   for (int backoff : {1, 2, 4}) {
     sup_->Tick(now + absl::Seconds(backoff) - absl::Milliseconds(1));
@@ -112,6 +113,24 @@ TEST_F(SupervisorTest, FailingClientIsRestartedWithDoublingBackoff) {
     EXPECT_GT(sup_->PidOf("out1"), 0) << "not restarted after " << backoff << " s";
     ASSERT_TRUE(WaitGone("out1", now));
   }
+}
+
+// Exit status 2: the client refused its configuration. Retrying at once would only repeat that;
+// the longest backoff applies until the entry changes, which restarts it immediately.
+TEST_F(SupervisorTest, RefusedConfigurationWaitsForAChange) {
+  Make(Script("refuses",
+              "echo 'sstp-client: name: \"a b\" is not a valid interface name' >&2\n"
+              "exit 2"));
+  sup_->Apply({Spec("out1", "name=a b\n")}, t0_);
+  ASSERT_TRUE(WaitGone("out1", t0_));
+  EXPECT_EQ(status_["out1"]["last-error"],
+            "sstp-client exited with status 2: sstp-client: name: \"a b\" is not a valid "
+            "interface name");
+  sup_->Tick(t0_ + absl::Seconds(59));
+  EXPECT_LT(sup_->PidOf("out1"), 0);
+  sup_->Apply({Spec("out1", "name=ab\n")}, t0_ + absl::Seconds(60) - absl::Milliseconds(500));
+  EXPECT_GT(sup_->PidOf("out1"), 0);  // changed: started at once
+  ASSERT_TRUE(WaitGone("out1", t0_ + absl::Seconds(60)));
 }
 
 TEST_F(SupervisorTest, DisableStopsWithSigtermAndChangeRestarts) {
