@@ -19,6 +19,7 @@
 #include "dataplane/net.h"
 #include "dataplane/services.h"
 #include "dataplane/tcp/tcp.h"
+#include "dataplane/tls_conn.h"
 #include "tls/context.h"
 #include "tls/handshake.h"
 #include "tls/lcore_crypto.h"
@@ -36,35 +37,6 @@ void Log(const std::string& s) { fprintf(stderr, "sstp-dataplane: tls: %s\n", s.
 
 std::string Ip(uint32_t a) { return FormatIpv4(a); }
 
-// Drops the first `n` bytes of a chain; returns the rest (nullptr when empty).
-rte_mbuf* TrimFront(rte_mbuf* m, uint32_t n) {
-  while (m != nullptr && n >= m->data_len) {
-    n -= m->data_len;
-    rte_mbuf* next = m->next;
-    if (next != nullptr) {
-      next->nb_segs = static_cast<uint16_t>(m->nb_segs - 1);
-      next->pkt_len = m->pkt_len - m->data_len;
-    }
-    m->next = nullptr;
-    m->nb_segs = 1;
-    rte_pktmbuf_free_seg(m);
-    m = next;
-  }
-  if (m != nullptr && n > 0) {
-    m->data_off = static_cast<uint16_t>(m->data_off + n);
-    m->data_len = static_cast<uint16_t>(m->data_len - n);
-    m->pkt_len -= n;
-  }
-  return m;
-}
-
-void ChainSegments(rte_mbuf* m, tls::SegmentList* out) {
-  out->clear();
-  for (; m != nullptr; m = m->next) {
-    if (m->data_len) out->push_back({rte_pktmbuf_mtod(m, uint8_t*), m->data_len});
-  }
-}
-
 enum class Role : uint8_t { kEcho, kHttp, kClient };
 
 constexpr size_t kMaxHttpRequest = 4096;
@@ -72,15 +44,9 @@ constexpr size_t kDefaultHttpBytes = 1 << 20;
 
 // Per connection. The RecordSession is 64-byte aligned (operator new honours alignas).
 struct TConn {
-  tls::RecordSession rec;
-  std::unique_ptr<tls::Handshake> hs;
-  Conn* c = nullptr;
+  TlsConn tls;  // TCP connection, handshake, record layer, rx and backlog (tls_conn.h)
   Role role = Role::kEcho;
   std::string peer;
-  rte_mbuf* rx = nullptr;         // received, not yet opened (TLS records)
-  uint32_t rx_preconsumed = 0;    // leading rx bytes already Consumed() (handover leftovers)
-  std::deque<rte_mbuf*> backlog;  // sealed records refused by Send, in order
-  bool established = false;
   bool want_fin = false;  // close the TCP connection once the backlog is sent
   bool fin_sent = false;
   bool close_notify_received = false;
@@ -88,8 +54,6 @@ struct TConn {
   uint64_t to_send = 0, sent = 0;  // kHttp body / kClient stream
   bool sending = false;
   uint64_t plain_in = 0, plain_out = 0;
-  uint64_t records_in = 0, records_spanning = 0;  // opened; of those, over several mbufs
-  uint64_t send_waits = 0;                        // Send refused: waited for OnWritable
   absl::Time t_established;
   std::string cipher;
 };
@@ -121,7 +85,6 @@ class Lcore : public tcp::Handler {
   void SendRaw(TConn* t, absl::Span<const uint8_t> bytes);
   void FlushPending(TConn* t);
   void Finish(TConn* t);  // FIN once everything queued is out
-  void TrimRx(TConn* t, uint32_t n);
   // A record of `len` payload bytes: a fresh chain with header room, payload written by `fill`
   // (called per piece with its stream offset), trailer room; sealed. nullptr on mbuf shortage.
   template <typename Fill>
@@ -137,8 +100,7 @@ class Lcore : public tcp::Handler {
   std::vector<uint16_t> listening_;
   std::vector<TConn*> handshaking_;  // connections still in the slow path
   uint64_t next_poll_ns_ = 0;
-  std::vector<uint8_t> scratch_;
-  tls::SegmentList segs_, pieces_;
+  TlsLcore tl_;  // what this lcore's TLS connections share (tls_conn.h)
   std::vector<absl::Span<uint8_t>> out_segs_;
 };
 
@@ -149,7 +111,7 @@ void Lcore::Start() {
     return;
   }
   crypto_ = *std::move(crypto);
-  scratch_.resize(tls::RecordSession::kMaxPendingOutput + 64);
+  tl_.Init(w_, crypto_.get());
   out_segs_.reserve(16);
   const absl::Time now = absl::Now();
   bool need_server = false, need_req = false;
@@ -243,7 +205,7 @@ void Lcore::Start() {
     }
     auto* t = new TConn;
     t->role = Role::kClient;
-    t->hs = *std::move(hs);
+    t->tls.hs = *std::move(hs);
     t->to_send = cc.bytes;
     t->peer = absl::StrCat(Ip(cc.remote_addr), ":", cc.remote_port);
     absl::StatusOr<Conn*> c =
@@ -253,7 +215,7 @@ void Lcore::Start() {
       delete t;
       continue;
     }
-    t->c = *c;
+    t->tls.conn = *c;
     handshaking_.push_back(t);
   }
 }
@@ -264,16 +226,15 @@ void Lcore::Poll(uint64_t now_ns) {
   const absl::Time now = absl::Now();
   for (size_t i = 0; i < handshaking_.size(); ++i) {
     TConn* t = handshaking_[i];
-    if (t->hs == nullptr || now < t->hs->deadline()) continue;
-    t->hs->OnTimer(now);
-    if (t->hs->state() != tls::HandshakeState::kFailed) continue;
-    std::vector<uint8_t> out = t->hs->TakeOutput();
-    if (!out.empty()) SendRaw(t, out);
-    Log(absl::StrCat(t->peer, ": handshake failed: ", t->hs->error().ToString()));
-    t->hs.reset();
+    if (t->tls.hs == nullptr || now < t->tls.hs->deadline()) continue;
+    t->tls.hs->OnTimer(now);
+    if (t->tls.hs->state() != tls::HandshakeState::kFailed) continue;
+    t->tls.SendHandshakeOutput(tl_);
+    Log(absl::StrCat(t->peer, ": handshake failed: ", t->tls.hs->error().ToString()));
+    t->tls.hs.reset();
     Finish(t);
   }
-  std::erase_if(handshaking_, [](TConn* t) { return t->hs == nullptr; });
+  std::erase_if(handshaking_, [](TConn* t) { return t->tls.hs == nullptr; });
 }
 
 void Lcore::Stop() {
@@ -291,9 +252,9 @@ bool Lcore::OnAccept(Conn* c) {
     return false;
   }
   auto* t = new TConn;
-  t->c = c;
+  t->tls.conn = c;
   t->role = sc->mode == TlsServiceConfig::kEcho ? Role::kEcho : Role::kHttp;
-  t->hs = *std::move(hs);
+  t->tls.hs = *std::move(hs);
   tcp::Tuple tu = Stack::GetTuple(c);
   t->peer = absl::StrCat(Ip(tu.remote_ip), ":", tu.remote_port);
   Stack::SetUser(c, t);
@@ -303,9 +264,8 @@ bool Lcore::OnAccept(Conn* c) {
 
 void Lcore::OnConnected(Conn* c) {
   auto* t = static_cast<TConn*>(Stack::GetUser(c));
-  if (t == nullptr || t->hs == nullptr) return;
-  std::vector<uint8_t> out = t->hs->TakeOutput();  // the ClientHello
-  if (!out.empty()) SendRaw(t, out);
+  if (t == nullptr || t->tls.hs == nullptr) return;
+  t->tls.SendHandshakeOutput(tl_);  // the ClientHello
 }
 
 void Lcore::OnData(Conn* c, rte_mbuf* data) {
@@ -315,15 +275,13 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
     rte_pktmbuf_free(data);
     return;
   }
-  if (!t->established) {
+  if (!t->tls.established) {
     w_->tcp->Consumed(c, rte_pktmbuf_pkt_len(data), w_->now_ns);
     Handshake(t, data);
     return;
   }
   // Consumed() only once the record is opened and its echo queued: the window throttles the peer.
-  if (t->rx == nullptr) {
-    t->rx = data;
-  } else if (rte_pktmbuf_chain(t->rx, data) != 0) {
+  if (!t->tls.Append(data)) {
     rte_pktmbuf_free(data);
     Log(absl::StrCat(t->peer, ": receive queue too fragmented; aborting"));
     w_->tcp->Abort(c, w_->now_ns);
@@ -333,86 +291,24 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
 }
 
 void Lcore::Handshake(TConn* t, rte_mbuf* data) {
-  for (rte_mbuf* m = data; m != nullptr; m = m->next) {
-    t->hs->Feed({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
-    if (t->hs->state() != tls::HandshakeState::kInProgress) break;
-  }
-  // Bytes after the peer's Finished are kept by the handshake (Handover::pending_input).
-  rte_pktmbuf_free(data);
-  std::vector<uint8_t> out = t->hs->TakeOutput();
-  if (!out.empty()) SendRaw(t, out);
-  switch (t->hs->state()) {
-    case tls::HandshakeState::kInProgress:
+  tls::Handover ho;
+  std::string error;
+  switch (t->tls.Handshake(tl_, data, &ho, &error)) {
+    case TlsConn::Step::kInProgress:
       return;
-    case tls::HandshakeState::kFailed: {
-      std::string alert;
-      if (auto a = t->hs->alert_sent()) alert = absl::StrCat(", alert sent: ", tls::AlertName(*a));
-      if (auto a = t->hs->alert_received()) {
-        alert = absl::StrCat(alert, ", alert received: ", tls::AlertName(*a));
-      }
-      Log(absl::StrCat(t->peer, ": handshake failed: ", t->hs->error().ToString(), alert));
-      t->hs.reset();
+    case TlsConn::Step::kFailed:
+      Log(absl::StrCat(t->peer, ": handshake failed: ", error));
       Finish(t);
       return;
-    }
-    case tls::HandshakeState::kEstablished:
+    case TlsConn::Step::kEstablished:
       break;
   }
-  if (!t->hs->CanHandOver()) {
-    Log(absl::StrCat(t->peer, ": ", t->hs->cipher_name(), " cannot be handed over; closing"));
-    t->hs.reset();
-    Finish(t);
-    return;
-  }
-  absl::StatusOr<tls::Handover> ho = t->hs->TakeHandover();
-  t->hs.reset();  // the SSL object is freed here
-  if (!ho.ok()) {
-    Log(absl::StrCat(t->peer, ": handover: ", ho.status().ToString()));
-    Finish(t);
-    return;
-  }
-  if (!ho->pending_output.empty()) SendRaw(t, ho->pending_output);
-  absl::Status s = t->rec.Init(*crypto_, ho->keys);
-  tls::Wipe(ho->keys);
-  if (!s.ok()) {
-    Log(absl::StrCat(t->peer, ": record layer: ", s.ToString()));
-    Finish(t);
-    return;
-  }
-  t->established = true;
   t->t_established = absl::Now();
-  t->cipher = absl::StrCat(t->rec.version() == tls::Version::kTls13 ? "TLSv1.3" : "TLSv1.2", " ",
-                           ho->cipher_name);
+  t->cipher = absl::StrCat(t->tls.rec.version() == tls::Version::kTls13 ? "TLSv1.3" : "TLSv1.2",
+                           " ", ho.cipher_name);
   Log(absl::StrCat(t->peer, ": established ", t->cipher,
-                   ho->peer_certificate ? absl::StrCat(", peer certificate ", ho->peer_subject)
-                                        : std::string(", no peer certificate")));
-  if (!ho->pending_input.empty()) {
-    // Copy the leftovers into a chain; they were Consumed() with the handshake bytes.
-    uint32_t n = static_cast<uint32_t>(ho->pending_input.size());
-    rte_mbuf* head = nullptr;
-    size_t off = 0;
-    while (off < n) {
-      rte_mbuf* m = rte_pktmbuf_alloc(w_->net->pool);
-      if (m == nullptr) break;
-      uint16_t k = static_cast<uint16_t>(std::min<size_t>(n - off, rte_pktmbuf_tailroom(m)));
-      memcpy(rte_pktmbuf_append(m, k), ho->pending_input.data() + off, k);
-      off += k;
-      if (head == nullptr) {
-        head = m;
-      } else if (rte_pktmbuf_chain(head, m) != 0) {
-        rte_pktmbuf_free(m);
-        break;
-      }
-    }
-    if (off < n) {
-      rte_pktmbuf_free(head);
-      Log(absl::StrCat(t->peer, ": out of mbufs"));
-      w_->tcp->Abort(t->c, w_->now_ns);
-      return;
-    }
-    t->rx = head;
-    t->rx_preconsumed = n;
-  }
+                   ho.peer_certificate ? absl::StrCat(", peer certificate ", ho.peer_subject)
+                                       : std::string(", no peer certificate")));
   if (t->role == Role::kClient) {
     t->sending = true;
     Pump(t);
@@ -420,46 +316,28 @@ void Lcore::Handshake(TConn* t, rte_mbuf* data) {
   Process(t);
 }
 
-void Lcore::TrimRx(TConn* t, uint32_t n) {
-  t->rx = TrimFront(t->rx, n);
-  uint32_t pre = std::min(n, t->rx_preconsumed);
-  t->rx_preconsumed -= pre;
-  if (n > pre) w_->tcp->Consumed(t->c, n - pre, w_->now_ns);
-}
-
 void Lcore::Process(TConn* t) {
-  while (t->rx != nullptr && t->backlog.empty() && !t->want_fin && !t->fin_sent) {
-    ChainSegments(t->rx, &segs_);
-    tls::OpenResult r = t->rec.Open(*crypto_, segs_);
-    if (r.status == tls::OpenStatus::kNeedMore) break;
-    ++t->records_in;
-    if (r.record_len > segs_[0].size()) ++t->records_spanning;
-    if (r.status == tls::OpenStatus::kData) {
-      pieces_.clear();
-      tls::Slice(segs_, r.data_offset, r.data_len, pieces_);
-      t->plain_in += r.data_len;
-      OnPlaintext(t, pieces_, r.data_len);
-      TrimRx(t, static_cast<uint32_t>(r.record_len));
-      continue;
-    }
-    TrimRx(t, static_cast<uint32_t>(r.record_len));
-    if (r.status == tls::OpenStatus::kControl) {
-      FlushPending(t);
-      continue;
-    }
-    if (r.status == tls::OpenStatus::kCloseNotify) {
-      t->close_notify_received = true;
-    } else {
-      Log(absl::StrCat(
-          t->peer, ": TLS ",
-          r.status == tls::OpenStatus::kPeerAlert ? "alert from the peer" : "record error", " (",
-          tls::AlertName(r.alert), ")"));
-    }
-    // kCloseNotify: our close_notify is pending; kError: the fatal alert is. kPeerAlert: nothing.
-    if (r.status != tls::OpenStatus::kPeerAlert) FlushPending(t);
-    t->sending = false;
-    Finish(t);
-    return;
+  if (!t->want_fin && !t->fin_sent) {
+    t->tls.Open(tl_, TlsRxPolicy::kConsumeWhenOpened,
+                [&](const tls::OpenResult& r, const tls::SegmentList& pieces) {
+                  if (r.status == tls::OpenStatus::kData) {
+                    t->plain_in += r.data_len;
+                    OnPlaintext(t, pieces, r.data_len);
+                    return !t->want_fin && !t->fin_sent;
+                  }
+                  if (r.status == tls::OpenStatus::kCloseNotify) {
+                    t->close_notify_received = true;
+                  } else {
+                    Log(absl::StrCat(t->peer, ": TLS ",
+                                     r.status == tls::OpenStatus::kPeerAlert ? "alert from the peer"
+                                                                             : "record error",
+                                     " (", tls::AlertName(r.alert), ")"));
+                  }
+                  // Our close_notify or fatal alert went out with it (tls_conn.h).
+                  t->sending = false;
+                  Finish(t);
+                  return false;
+                });
   }
   FlushPending(t);
 }
@@ -494,7 +372,7 @@ void Lcore::OnPlaintext(TConn* t, const tls::SegmentList& pieces, size_t len) {
     if (end == std::string::npos) {
       if (t->request.size() > kMaxHttpRequest) {
         Log(absl::StrCat(t->peer, ": HTTP request too long"));
-        t->rec.Close();
+        t->tls.rec.Close();
         FlushPending(t);
         Finish(t);
       }
@@ -525,7 +403,7 @@ void Lcore::OnPlaintext(TConn* t, const tls::SegmentList& pieces, size_t len) {
 
 template <typename Fill>
 rte_mbuf* Lcore::BuildRecord(TConn* t, size_t len, Fill fill) {
-  const size_t hl = t->rec.header_len(), tl = t->rec.trailer_len();
+  const size_t hl = t->tls.rec.header_len(), tl = t->tls.rec.trailer_len();
   rte_mbuf* head = nullptr;
   rte_mbuf* tail = nullptr;
   size_t need = hl + len + tl, payload_done = 0, pos = 0;
@@ -558,7 +436,7 @@ rte_mbuf* Lcore::BuildRecord(TConn* t, size_t len, Fill fill) {
     pos += k;
   }
   absl::Status s =
-      t->rec.Seal(*crypto_, tls::ContentType::kApplicationData, absl::MakeConstSpan(out_segs_));
+      t->tls.rec.Seal(*crypto_, tls::ContentType::kApplicationData, absl::MakeConstSpan(out_segs_));
   if (!s.ok()) {
     Log(absl::StrCat(t->peer, ": seal: ", s.ToString()));
     rte_pktmbuf_free(head);
@@ -567,44 +445,14 @@ rte_mbuf* Lcore::BuildRecord(TConn* t, size_t len, Fill fill) {
   return head;
 }
 
-bool Lcore::Queue(TConn* t, rte_mbuf* m) {
-  if (t->backlog.empty() && w_->tcp->Send(t->c, m, w_->now_ns)) return true;
-  if (t->backlog.empty()) ++t->send_waits;
-  t->backlog.push_back(m);  // a refusal armed OnWritable
-  return false;
-}
+bool Lcore::Queue(TConn* t, rte_mbuf* m) { return t->tls.Queue(tl_, m); }
 
-void Lcore::SendRaw(TConn* t, absl::Span<const uint8_t> bytes) {
-  rte_mbuf* head = nullptr;
-  size_t off = 0;
-  while (off < bytes.size()) {
-    rte_mbuf* m = rte_pktmbuf_alloc(w_->net->pool);
-    if (m == nullptr) {
-      rte_pktmbuf_free(head);
-      return;
-    }
-    uint16_t k = static_cast<uint16_t>(std::min<size_t>(bytes.size() - off, 1460));
-    memcpy(rte_pktmbuf_append(m, k), bytes.data() + off, k);
-    off += k;
-    if (head == nullptr) {
-      head = m;
-    } else if (rte_pktmbuf_chain(head, m) != 0) {
-      rte_pktmbuf_free(m);
-      rte_pktmbuf_free(head);
-      return;
-    }
-  }
-  if (head != nullptr) Queue(t, head);
-}
+void Lcore::SendRaw(TConn* t, absl::Span<const uint8_t> bytes) { t->tls.SendCopy(tl_, bytes); }
 
-void Lcore::FlushPending(TConn* t) {
-  if (!t->established || !t->rec.HasPendingOutput()) return;
-  absl::StatusOr<size_t> n = t->rec.SealPendingOutput(*crypto_, absl::MakeSpan(scratch_));
-  if (n.ok() && *n > 0) SendRaw(t, {scratch_.data(), *n});
-}
+void Lcore::FlushPending(TConn* t) { t->tls.FlushPending(tl_); }
 
 void Lcore::Pump(TConn* t) {
-  while (t->sending && t->backlog.empty() && t->sent < t->to_send) {
+  while (t->sending && t->tls.backlog.empty() && t->sent < t->to_send) {
     size_t len = static_cast<size_t>(std::min<uint64_t>(t->to_send - t->sent, tls::kMaxPlaintext));
     uint64_t off = t->sent;
     rte_mbuf* m = BuildRecord(t, len, [&](uint8_t* dst, size_t k) {
@@ -619,7 +467,7 @@ void Lcore::Pump(TConn* t) {
   if (t->sending && t->sent == t->to_send) {
     // Everything sent: close_notify (RFC 8446 6.1), then FIN.
     t->sending = false;
-    t->rec.Close();
+    t->tls.rec.Close();
     FlushPending(t);
     Finish(t);
   }
@@ -627,24 +475,21 @@ void Lcore::Pump(TConn* t) {
 
 void Lcore::Finish(TConn* t) {
   t->want_fin = true;
-  if (t->backlog.empty() && !t->fin_sent) {
+  if (t->tls.backlog.empty() && !t->fin_sent) {
     t->fin_sent = true;
-    w_->tcp->Close(t->c, w_->now_ns);
+    w_->tcp->Close(t->tls.conn, w_->now_ns);
   }
 }
 
 void Lcore::OnWritable(Conn* c) {
   auto* t = static_cast<TConn*>(Stack::GetUser(c));
   if (t == nullptr) return;
-  while (!t->backlog.empty()) {
-    if (!w_->tcp->Send(c, t->backlog.front(), w_->now_ns)) return;
-    t->backlog.pop_front();
-  }
+  if (!t->tls.FlushBacklog(tl_)) return;
   if (t->want_fin) {
     Finish(t);
     return;
   }
-  if (t->established) {
+  if (t->tls.established) {
     Pump(t);
     Process(t);
   }
@@ -657,7 +502,7 @@ void Lcore::OnPeerClosed(Conn* c) {
     return;
   }
   if (t->role == Role::kClient && t->sending) return;  // keep sending; the peer only half-closed
-  if (!t->close_notify_received && t->established && t->role != Role::kClient) {
+  if (!t->close_notify_received && t->tls.established && t->role != Role::kClient) {
     Log(absl::StrCat(t->peer, ": FIN without close_notify"));
   }
   t->sending = false;
@@ -669,23 +514,23 @@ void Lcore::OnClosed(Conn* c, CloseReason why) {
   Stack::SetUser(c, nullptr);
   if (t == nullptr) return;
   std::erase(handshaking_, t);
-  if (t->established) {
+  if (t->tls.established) {
     double secs = absl::ToDoubleSeconds(absl::Now() - t->t_established);
     double mbps = secs > 0 ? static_cast<double>(t->plain_in + t->plain_out) * 8 / secs / 1e6 : 0;
-    Log(absl::StrCat(
-        t->peer, ": closed (", tcp::CloseReasonName(why), ") ", t->cipher, ", ", t->plain_in,
-        " plaintext bytes in, ", t->plain_out, " out",
-        t->role == Role::kClient ? absl::StrCat(", client sent ", t->sent, " of ", t->to_send)
-                                 : std::string(),
-        t->close_notify_received ? ", close_notify received" : "", ", ",
-        absl::StrFormat("%.3f s, %.0f Mbit/s", secs, mbps), ", ", t->records_in, " records in (",
-        t->records_spanning, " over several mbufs), ", t->send_waits, " waits for send space"));
+    Log(absl::StrCat(t->peer, ": closed (", tcp::CloseReasonName(why), ") ", t->cipher, ", ",
+                     t->plain_in, " plaintext bytes in, ", t->plain_out, " out",
+                     t->role == Role::kClient
+                         ? absl::StrCat(", client sent ", t->sent, " of ", t->to_send)
+                         : std::string(),
+                     t->close_notify_received ? ", close_notify received" : "", ", ",
+                     absl::StrFormat("%.3f s, %.0f Mbit/s", secs, mbps), ", ", t->tls.records_in,
+                     " records in (", t->tls.records_spanning, " over several mbufs), ",
+                     t->tls.send_waits, " waits for send space"));
   } else {
     Log(absl::StrCat(t->peer, ": closed (", tcp::CloseReasonName(why), ") before the handover"));
   }
-  rte_pktmbuf_free(t->rx);
-  for (rte_mbuf* m : t->backlog) rte_pktmbuf_free(m);
-  delete t;
+  t->tls.conn = nullptr;
+  delete t;  // frees what it still held (TlsConn)
 }
 
 }  // namespace

@@ -13,7 +13,8 @@
 //   --tls-cert FILE --tls-key FILE --tls-ca FILE --tls-server-name NAME --tls-insecure
 //   --tls-handshake-timeout SECONDS
 //
-// Path per connection: accept -> tls::Handshake fed from the OnData chains -> TakeHandover ->
+// Path per connection (dp::TlsConn, dataplane/tls_conn.h, shared with the SSTP server):
+// accept -> tls::Handshake fed from the OnData chains -> TakeHandover ->
 // RecordSession::Open over the received mbuf segments (records may span segments) -> plaintext
 // sealed into a fresh mbuf chain -> tcp Send. Back-pressure: while sealed records wait for send
 // space, no further record is opened and the received bytes stay unconsumed, so the peer's

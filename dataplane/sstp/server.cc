@@ -33,6 +33,7 @@
 #include "dataplane/sstp/bridge.h"
 #include "dataplane/sstp/mss.h"
 #include "dataplane/sstp/rate.h"
+#include "dataplane/tls_conn.h"
 #include "ppp/bcp.h"
 #include "ring/messages.h"
 #include "ring/ring.h"
@@ -96,8 +97,9 @@ class Call final : public sstp::Sink {
  public:
   enum class Phase : uint8_t { kTls, kHttp, kSstp, kDone };
 
-  Call(Lcore* lc, Conn* conn, uint32_t key, uint64_t id)
-      : lc_(lc), conn_(conn), key_(key), id_(id) {}
+  Call(Lcore* lc, Conn* conn, uint32_t key, uint64_t id) : lc_(lc), key_(key), id_(id) {
+    tls_.conn = conn;
+  }
   ~Call() override;
 
   void SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) override;
@@ -105,14 +107,12 @@ class Call final : public sstp::Sink {
   void OnEvent(const sstp::Event& event) override;
 
   Lcore* lc_;
-  Conn* conn_;
   uint32_t key_;  // FIB session number (Worker-local)
   uint64_t id_;   // ring session id (owner in the top bits)
   Phase phase_ = Phase::kTls;
-  std::unique_ptr<tls::Handshake> hs_;
-  tls::RecordSession rec_;
-  rte_mbuf* rx_ = nullptr;         // received TLS bytes not yet opened
-  std::deque<rte_mbuf*> backlog_;  // sealed records the TCP stack refused (sent in order)
+  // TCP connection, handshake, record layer, received bytes not yet opened, sealed records the
+  // TCP stack refused (sent in order).
+  TlsConn tls_;
   // Downstream packets (plain IPv4) waiting for outer TCP send space, oldest first. Sealing is
   // deferred until the record fits: a sealed record can never be dropped (its sequence number is
   // spent), a plain packet can. The ring is allocated once when the session comes up.
@@ -221,7 +221,7 @@ class Lcore final : public tcp::Handler {
   uint32_t serial_ = 0;
   absl::flat_hash_map<uint32_t, Call*> calls_;
   std::vector<Call*> graveyard_;
-  std::vector<uint8_t> scratch_;
+  TlsLcore tl_;  // what this lcore's TLS connections share (tls_conn.h)
   uint64_t next_timer_ns_ = 0;
   uint64_t next_counters_ns_ = 0;
   uint64_t unix_ns_ = 0;
@@ -272,78 +272,6 @@ namespace {
 // ------------------------------------------------------------------------------------------------
 // mbuf helpers
 
-// Drops `n` bytes from the front of a chain; returns the new head (null when empty).
-rte_mbuf* TrimFront(rte_mbuf* m, uint32_t n) {
-  while (m != nullptr && n > 0) {
-    if (n < m->data_len) {
-      m->data_off += n;
-      m->data_len -= n;
-      m->pkt_len -= n;
-      return m;
-    }
-    n -= m->data_len;
-    rte_mbuf* next = m->next;
-    if (next != nullptr) {
-      next->pkt_len = m->pkt_len - m->data_len;
-      next->nb_segs = m->nb_segs - 1;
-    }
-    m->next = nullptr;
-    m->nb_segs = 1;
-    rte_pktmbuf_free_seg(m);
-    m = next;
-  }
-  while (m != nullptr && m->data_len == 0 && m->next != nullptr) {
-    rte_mbuf* next = m->next;
-    next->pkt_len = m->pkt_len;
-    next->nb_segs = m->nb_segs - 1;
-    m->next = nullptr;
-    m->nb_segs = 1;
-    rte_pktmbuf_free_seg(m);
-    m = next;
-  }
-  return m;
-}
-
-// A chain holding a copy of `a` then `b`; null when the pool is empty.
-rte_mbuf* CopyToChain(rte_mempool* pool, absl::Span<const uint8_t> a,
-                      absl::Span<const uint8_t> b = {}) {
-  rte_mbuf* head = nullptr;
-  rte_mbuf* tail = nullptr;
-  auto put = [&](absl::Span<const uint8_t> s) -> bool {
-    while (!s.empty()) {
-      if (tail == nullptr || rte_pktmbuf_tailroom(tail) == 0) {
-        rte_mbuf* m = rte_pktmbuf_alloc(pool);
-        if (m == nullptr) return false;
-        if (head == nullptr) {
-          head = m;
-        } else {
-          tail->next = m;
-          ++head->nb_segs;
-        }
-        tail = m;
-      }
-      uint16_t n = uint16_t(std::min<size_t>(s.size(), rte_pktmbuf_tailroom(tail)));
-      memcpy(rte_pktmbuf_mtod_offset(tail, uint8_t*, tail->data_len), s.data(), n);
-      tail->data_len += n;
-      head->pkt_len += n;
-      s.remove_prefix(n);
-    }
-    return true;
-  };
-  if (!put(a) || !put(b)) {
-    rte_pktmbuf_free(head);
-    return nullptr;
-  }
-  return head;
-}
-
-void ChainSegments(rte_mbuf* m, tls::SegmentList* out) {
-  out->clear();
-  for (; m != nullptr; m = m->next) {
-    if (m->data_len) out->push_back({rte_pktmbuf_mtod(m, uint8_t*), m->data_len});
-  }
-}
-
 ring::CloseReason ReasonOf(const sstp::Event& e) {
   if (e.status == sstp::StatusCode::kNegotiationTimeout)
     return ring::CloseReason::kNegotiationFailed;
@@ -360,14 +288,10 @@ ring::CloseReason ReasonOf(const sstp::Event& e) {
 // ------------------------------------------------------------------------------------------------
 // Call
 
-Call::~Call() {
-  rte_pktmbuf_free(rx_);
-  for (rte_mbuf* m : backlog_) rte_pktmbuf_free(m);
-  lc_->DropDownQueue(this);
-}
+Call::~Call() { lc_->DropDownQueue(this); }
 
 void Call::SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) {
-  if (conn_ == nullptr || tcp_closing_) return;
+  if (tls_.conn == nullptr || tcp_closing_) return;
   lc_->SealAndQueue(this, head, tail);
 }
 
@@ -435,7 +359,7 @@ void Lcore::Start() {
     return;
   }
   crypto_ = *std::move(crypto);
-  scratch_.resize(2 * tls::kMaxCiphertext12);
+  tl_.Init(w_, crypto_.get());
   up_ = srv_->seg_.UpProducer(w_->index, srv_->up_doorbell_.load());
   down_ = srv_->seg_.DownConsumer(w_->index);
   doorbell_ = srv_->up_doorbell_.load();
@@ -459,7 +383,7 @@ void Lcore::Stop() {
   for (auto& [k, c] : calls_) all.push_back(c);
   bool waiting = false;
   for (Call* c : all) {
-    if (c->sm_ && c->sm_->connected() && c->conn_ != nullptr && !c->tcp_closing_) {
+    if (c->sm_ && c->sm_->connected() && c->tls_.conn != nullptr && !c->tcp_closing_) {
       c->close_reason_ = ring::CloseReason::kAdminClose;
       c->close_detail_ = "data plane stopping";
       c->sm_->Disconnect(Now(), "data plane stopping");
@@ -470,7 +394,7 @@ void Lcore::Stop() {
   const uint64_t give_up = w_->now_ns + kStopGraceNs;
   auto pending = [&] {
     for (auto& [k, c] : calls_) {
-      if (c->sm_ && !c->sm_->closed() && c->conn_ != nullptr) return true;
+      if (c->sm_ && !c->sm_->closed() && c->tls_.conn != nullptr) return true;
     }
     return false;
   };
@@ -479,7 +403,7 @@ void Lcore::Stop() {
   }
   if (waiting) {
     int open = 0;
-    for (auto& [k, c] : calls_) open += c->sm_ && !c->sm_->closed() && c->conn_ != nullptr;
+    for (auto& [k, c] : calls_) open += c->sm_ && !c->sm_->closed() && c->tls_.conn != nullptr;
     Log("worker %u: graceful stop: CALL_DISCONNECT sent, %d call(s) still open after the wait",
         w_->index, open);
   }
@@ -487,12 +411,12 @@ void Lcore::Stop() {
   all.clear();
   for (auto& [k, c] : calls_) all.push_back(c);
   for (Call* c : all) {
-    if (c->conn_ != nullptr) {
+    if (c->tls_.conn != nullptr) {
       if (c->close_reason_ == ring::CloseReason::kUnknown) {
         c->close_reason_ = ring::CloseReason::kAdminClose;
         c->close_detail_ = "data plane stopping";
       }
-      w_->tcp->Abort(c->conn_, w_->now_ns);  // OnClosed runs now
+      w_->tcp->Abort(c->tls_.conn, w_->now_ns);  // OnClosed runs now
     }
   }
   for (Call* c : graveyard_) delete c;
@@ -605,7 +529,7 @@ bool Lcore::OnAccept(Conn* c) {
   uint32_t key = ++serial_;
   if (key == 0) key = ++serial_;
   auto* call = new Call(this, c, key, ring::MakeSessionId(uint16_t(w_->index), key));
-  call->hs_ = *std::move(hs);
+  call->tls_.hs = *std::move(hs);
   tcp::Tuple t = Stack::GetTuple(c);
   call->peer_ = absl::StrCat(Ip(t.remote_ip), ":", t.remote_port);
   call->opened_.lcore = uint16_t(w_->index);
@@ -634,9 +558,9 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
     Handshake(call, data);
     return;
   }
-  if (call->rx_ == nullptr) {
-    call->rx_ = data;
-  } else if (rte_pktmbuf_chain(call->rx_, data) != 0) {
+  if (call->tls_.rx == nullptr) {
+    call->tls_.rx = data;
+  } else if (rte_pktmbuf_chain(call->tls_.rx, data) != 0) {
     rte_pktmbuf_free(data);
     Finish(call, "receive queue too fragmented");
     return;
@@ -645,104 +569,57 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
 }
 
 void Lcore::Handshake(Call* call, rte_mbuf* data) {
-  for (rte_mbuf* m = data; m != nullptr; m = m->next) {
-    call->hs_->Feed({rte_pktmbuf_mtod(m, const uint8_t*), m->data_len});
-    if (call->hs_->state() != tls::HandshakeState::kInProgress) break;
-  }
-  rte_pktmbuf_free(data);
-  std::vector<uint8_t> out = call->hs_->TakeOutput();
-  if (!out.empty()) SendRaw(call, out);
-  switch (call->hs_->state()) {
-    case tls::HandshakeState::kInProgress:
+  tls::Handover ho;
+  std::string error;
+  switch (call->tls_.Handshake(tl_, data, &ho, &error)) {
+    case TlsConn::Step::kInProgress:
       return;
-    case tls::HandshakeState::kFailed:
+    case TlsConn::Step::kFailed:
       ++stats.tls_failed;
-      Log("call from %s: TLS handshake failed: %s", call->peer_, call->hs_->error().ToString());
-      call->hs_.reset();
+      Log("call from %s: TLS handshake failed: %s", call->peer_, error);
       CloseTransport(call);
       return;
-    case tls::HandshakeState::kEstablished:
+    case TlsConn::Step::kEstablished:
       break;
   }
-  if (!call->hs_->CanHandOver()) {
-    ++stats.tls_failed;
-    Log("call from %s: TLS %s cannot be handed to the record layer; closing", call->peer_,
-        call->hs_->cipher_name());
-    call->hs_.reset();
-    CloseTransport(call);
-    return;
-  }
-  auto ho = call->hs_->TakeHandover();
-  call->hs_.reset();
-  if (!ho.ok()) {
-    ++stats.tls_failed;
-    Log("call from %s: TLS handover: %s", call->peer_, ho.status().ToString());
-    CloseTransport(call);
-    return;
-  }
-  if (!ho->pending_output.empty()) SendRaw(call, ho->pending_output);
-  absl::Status s = call->rec_.Init(*crypto_, ho->keys);
-  tls::Wipe(ho->keys);
-  if (!s.ok()) {
-    ++stats.tls_failed;
-    Log("call from %s: record layer: %s", call->peer_, s.ToString());
-    CloseTransport(call);
-    return;
-  }
-  call->opened_.tls_version = ho->keys.version == tls::Version::kTls13 ? 0x0304 : 0x0303;
-  call->opened_.tls_cipher = ho->cipher_name;
-  call->opened_.client_cert_subject = ho->peer_subject;
-  if (ho->peer_certificate) {
+  call->opened_.tls_version = ho.keys.version == tls::Version::kTls13 ? 0x0304 : 0x0303;
+  call->opened_.tls_cipher = ho.cipher_name;
+  call->opened_.client_cert_subject = ho.peer_subject;
+  if (ho.peer_certificate) {
     call->opened_.has_client_cert = 1;
-    call->opened_.client_cert_sha256 = ho->peer_certificate->sha256;
+    call->opened_.client_cert_sha256 = ho.peer_certificate->sha256;
   }
   call->phase_ = Call::Phase::kHttp;
-  if (!ho->pending_input.empty()) {
-    call->rx_ = CopyToChain(w_->net->pool, ho->pending_input);
-    ProcessRecords(call);
-  }
+  ProcessRecords(call);
 }
 
 void Lcore::ProcessRecords(Call* call) {
-  tls::SegmentList segs, pieces;
-  while (call->rx_ != nullptr && call->conn_ != nullptr && !call->tcp_closing_ &&
-         call->phase_ != Call::Phase::kDone) {
-    ChainSegments(call->rx_, &segs);
-    tls::OpenResult r = call->rec_.Open(*crypto_, segs);
-    if (r.status == tls::OpenStatus::kNeedMore) break;
-    if (r.status == tls::OpenStatus::kData) {
-      pieces.clear();
-      tls::Slice(segs, r.data_offset, r.data_len, pieces);
-      for (absl::Span<uint8_t> p : pieces) {
-        OnPlaintext(call, p);
-        if (call->phase_ == Call::Phase::kDone || call->tcp_closing_) break;
-      }
-      call->rx_ = TrimFront(call->rx_, uint32_t(r.record_len));
-      continue;
-    }
-    call->rx_ = TrimFront(call->rx_, uint32_t(r.record_len));
-    if (r.status == tls::OpenStatus::kControl) continue;
-    // close_notify, a fatal alert from the peer, or a record that failed: the call is over.
-    if (r.status != tls::OpenStatus::kCloseNotify) {
-      Log("call %#x from %s: TLS %s (%s)", call->id_, call->peer_,
-          r.status == tls::OpenStatus::kPeerAlert ? "alert from the client" : "record error",
-          tls::AlertName(r.alert));
-    }
-    if (call->rec_.HasPendingOutput()) {
-      auto n = call->rec_.SealPendingOutput(*crypto_, absl::MakeSpan(scratch_));
-      if (n.ok()) SendRaw(call, {scratch_.data(), *n});
-    }
-    if (call->sm_) {
-      call->sm_->OnTransportClosed(Now(), "TLS connection closed by the client");
-      AfterSm(call);
-    }
-    CloseTransport(call);
-    return;
-  }
-  if (call->conn_ != nullptr && call->rec_.HasPendingOutput() && !call->rec_.write_closed()) {
-    auto n = call->rec_.SealPendingOutput(*crypto_, absl::MakeSpan(scratch_));
-    if (n.ok()) SendRaw(call, {scratch_.data(), *n});
-  }
+  if (call->tcp_closing_ || call->phase_ == Call::Phase::kDone) return;
+  call->tls_.Open(
+      tl_, TlsRxPolicy::kConsumedByUpper,
+      [&](const tls::OpenResult& r, const tls::SegmentList& pieces) {
+        if (r.status == tls::OpenStatus::kData) {
+          for (absl::Span<uint8_t> p : pieces) {
+            OnPlaintext(call, p);
+            if (call->phase_ == Call::Phase::kDone || call->tcp_closing_) return false;
+          }
+          return true;
+        }
+        // close_notify, a fatal alert from the peer, or a record that failed: the
+        // call is over (our close_notify or alert is on its way).
+        if (r.status != tls::OpenStatus::kCloseNotify) {
+          Log("call %#x from %s: TLS %s (%s)", call->id_, call->peer_,
+              r.status == tls::OpenStatus::kPeerAlert ? "alert from the client" : "record error",
+              tls::AlertName(r.alert));
+        }
+        if (call->sm_) {
+          call->sm_->OnTransportClosed(Now(), "TLS connection closed by the client");
+          AfterSm(call);
+        }
+        CloseTransport(call);
+        return false;
+      });
+  if (call->tls_.conn != nullptr && !call->tls_.rec.write_closed()) call->tls_.FlushPending(tl_);
 }
 
 void Lcore::OnPlaintext(Call* call, absl::Span<const uint8_t> bytes) {
@@ -937,7 +814,7 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
 void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
   auto it = calls_.find(key);
   Call* call = it == calls_.end() ? nullptr : it->second;
-  if (call == nullptr || !call->is_up_ || call->conn_ == nullptr || call->tcp_closing_ ||
+  if (call == nullptr || !call->is_up_ || call->tls_.conn == nullptr || call->tcp_closing_ ||
       !call->sm_ || !call->sm_->connected()) {
     ++stats.down_dropped_no_session;
     rte_pktmbuf_free(m);
@@ -968,7 +845,7 @@ void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {
 // held in the session's down queue until the outer TCP has room.
 void Lcore::DeliverDown(Call* call, rte_mbuf* m) {
   const uint32_t len = rte_pktmbuf_pkt_len(m);
-  if (call->conn_ == nullptr || call->tcp_closing_ ||
+  if (call->tls_.conn == nullptr || call->tcp_closing_ ||
       len + PppHeaderOf(m) > sstp::kMaxDataPayload) {
     ++stats.down_dropped_no_session;
     rte_pktmbuf_free(m);
@@ -979,9 +856,10 @@ void Lcore::DeliverDown(Call* call, rte_mbuf* m) {
     rte_pktmbuf_free(m);
     return;
   }
-  const size_t record =
-      call->rec_.header_len() + sstp::kHeaderSize + PppHeaderOf(m) + len + call->rec_.trailer_len();
-  if (call->dq_n_ == 0 && call->backlog_.empty() && w_->tcp->SendSpace(call->conn_) >= record) {
+  const size_t record = call->tls_.rec.header_len() + sstp::kHeaderSize + PppHeaderOf(m) + len +
+                        call->tls_.rec.trailer_len();
+  if (call->dq_n_ == 0 && call->tls_.backlog.empty() &&
+      w_->tcp->SendSpace(call->tls_.conn) >= record) {
     SealDown(call, m);
     return;
   }
@@ -998,17 +876,17 @@ void Lcore::DeliverDown(Call* call, rte_mbuf* m) {
   ++dq_total_;
   ++stats.down_queued;
   stats.down_queue_peak = std::max<uint64_t>(stats.down_queue_peak, call->dq_n_);
-  w_->tcp->RequestWritable(call->conn_);
+  w_->tcp->RequestWritable(call->tls_.conn);
 }
 
 // Seals the queued packets that fit in the send queue now, oldest first.
 void Lcore::DrainDown(Call* call) {
-  while (call->dq_n_ > 0 && call->conn_ != nullptr && call->backlog_.empty()) {
+  while (call->dq_n_ > 0 && call->tls_.conn != nullptr && call->tls_.backlog.empty()) {
     rte_mbuf* m = call->dq_[call->dq_head_];
-    const size_t record = call->rec_.header_len() + sstp::kHeaderSize + PppHeaderOf(m) +
-                          rte_pktmbuf_pkt_len(m) + call->rec_.trailer_len();
-    if (w_->tcp->SendSpace(call->conn_) < record) {
-      w_->tcp->RequestWritable(call->conn_);
+    const size_t record = call->tls_.rec.header_len() + sstp::kHeaderSize + PppHeaderOf(m) +
+                          rte_pktmbuf_pkt_len(m) + call->tls_.rec.trailer_len();
+    if (w_->tcp->SendSpace(call->tls_.conn) < record) {
+      w_->tcp->RequestWritable(call->tls_.conn);
       return;
     }
     call->dq_head_ = (call->dq_head_ + 1) % call->dq_cap_;
@@ -1032,12 +910,12 @@ void Lcore::SealDown(Call* call, rte_mbuf* m) {
   const uint32_t ip_len = rte_pktmbuf_pkt_len(m);
   const bool bridged = m->hash.usr == kDownBridged;
   const size_t ppp_len = bridged ? kPppBridgedHeader : kPppDataHeader;
-  const size_t head = call->rec_.header_len() + sstp::kHeaderSize + ppp_len;
+  const size_t head = call->tls_.rec.header_len() + sstp::kHeaderSize + ppp_len;
   if (m->nb_segs != 1 || rte_pktmbuf_headroom(m) < head ||
-      rte_pktmbuf_tailroom(m) < call->rec_.trailer_len()) {
+      rte_pktmbuf_tailroom(m) < call->tls_.rec.trailer_len()) {
     // Rare (chained or tight mbuf): copy into a fresh one.
     rte_mbuf* c = rte_pktmbuf_alloc(w_->net->pool);
-    if (c == nullptr || rte_pktmbuf_tailroom(c) < ip_len + call->rec_.trailer_len()) {
+    if (c == nullptr || rte_pktmbuf_tailroom(c) < ip_len + call->tls_.rec.trailer_len()) {
       rte_pktmbuf_free(c);
       rte_pktmbuf_free(m);
       ++w_->c.mbuf_alloc_failed;
@@ -1062,17 +940,17 @@ void Lcore::SealDown(Call* call, rte_mbuf* m) {
     p[8] = ppp::kBridgedEthernetHeader[0];
     p[9] = ppp::kBridgedEthernetHeader[1];
   }
-  rte_pktmbuf_prepend(m, uint16_t(call->rec_.header_len()));
-  rte_pktmbuf_append(m, uint16_t(call->rec_.trailer_len()));
+  rte_pktmbuf_prepend(m, uint16_t(call->tls_.rec.header_len()));
+  rte_pktmbuf_append(m, uint16_t(call->tls_.rec.trailer_len()));
   m->ol_flags = 0;
   absl::Span<uint8_t> whole(rte_pktmbuf_mtod(m, uint8_t*), m->data_len);
-  absl::Status s = call->rec_.Seal(*crypto_, tls::ContentType::kApplicationData, {&whole, 1});
+  absl::Status s = call->tls_.rec.Seal(*crypto_, tls::ContentType::kApplicationData, {&whole, 1});
   if (!s.ok()) {
     rte_pktmbuf_free(m);
     Finish(call, absl::StrCat("TLS seal: ", s.message()));
     return;
   }
-  if (!w_->tcp->Send(call->conn_, m, w_->now_ns)) call->backlog_.push_back(m);
+  call->tls_.Queue(tl_, m);  // the callers checked the backlog is empty and the space is there
   ++stats.down_packets;
   stats.down_bytes += ip_len;
   ++call->counters_.tx_packets;
@@ -1179,7 +1057,7 @@ void Lcore::BridgeUp(Call* call, absl::Span<const uint8_t> info) {
 void Lcore::BridgeFlood(rte_mbuf* m, uint16_t port, const Call* except, bool to_other_workers) {
   ++stats.bridge_flooded;
   for (Call* c : bridged_[port]) {
-    if (c == except || !c->is_up_ || c->conn_ == nullptr || !c->sm_ || !c->sm_->connected()) {
+    if (c == except || !c->is_up_ || c->tls_.conn == nullptr || !c->sm_ || !c->sm_->connected()) {
       continue;
     }
     rte_mbuf* copy = rte_pktmbuf_copy(m, w_->net->pool, 0, UINT32_MAX);
@@ -1225,7 +1103,7 @@ void Lcore::BridgeInput(rte_mbuf* m, uint16_t port, bool handed_off) {
   if (to != 0) {
     auto it = calls_.find(to);
     if (it != calls_.end() && it->second->bridge_port_ == int(port) && it->second->is_up_ &&
-        it->second->conn_ != nullptr && it->second->sm_ && it->second->sm_->connected()) {
+        it->second->tls_.conn != nullptr && it->second->sm_ && it->second->sm_->connected()) {
       m->hash.usr = kDownBridged;
       ++stats.bridge_down_frames;
       DeliverDown(it->second, m);
@@ -1238,41 +1116,18 @@ void Lcore::BridgeInput(rte_mbuf* m, uint16_t port, bool handed_off) {
 
 // Control path: one record holding `a` then `b`, through the scratch buffer.
 void Lcore::SealAndQueue(Call* call, absl::Span<const uint8_t> a, absl::Span<const uint8_t> b) {
-  if (call->conn_ == nullptr || call->rec_.write_closed()) return;
-  size_t total = a.size() + b.size();
-  size_t hl = call->rec_.header_len();
-  if (hl + total + call->rec_.trailer_len() > scratch_.size() || total > tls::kMaxPlaintext) return;
-  memcpy(scratch_.data() + hl, a.data(), a.size());
-  if (!b.empty()) memcpy(scratch_.data() + hl + a.size(), b.data(), b.size());
-  size_t len = hl + total + call->rec_.trailer_len();
-  absl::Span<uint8_t> rec(scratch_.data(), len);
-  absl::Status s = call->rec_.Seal(*crypto_, tls::ContentType::kApplicationData, {&rec, 1});
-  if (!s.ok()) {
-    Log("call %#x: TLS seal: %s", call->id_, s.ToString());
-    return;
+  if (call->tls_.conn == nullptr || call->tls_.rec.write_closed()) return;
+  if (!call->tls_.SealCopy(tl_, a, b)) {
+    Log("call %#x: TLS seal of a %u-byte control record failed", call->id_, a.size() + b.size());
   }
-  SendRaw(call, {scratch_.data(), len});
 }
 
 void Lcore::SendRaw(Call* call, absl::Span<const uint8_t> bytes) {
-  if (call->conn_ == nullptr || bytes.empty()) return;
-  rte_mbuf* m = CopyToChain(w_->net->pool, bytes);
-  if (m == nullptr) {
-    ++w_->c.mbuf_alloc_failed;
-    Finish(call, "out of mbufs");
-    return;
-  }
-  if (!call->backlog_.empty() || !w_->tcp->Send(call->conn_, m, w_->now_ns)) {
-    call->backlog_.push_back(m);
-  }
+  if (call->tls_.conn == nullptr || bytes.empty()) return;
+  if (!call->tls_.SendCopy(tl_, bytes)) Finish(call, "out of mbufs");
 }
 
-void Lcore::FlushBacklog(Call* call) {
-  while (!call->backlog_.empty() && call->conn_ != nullptr) {
-    if (!w_->tcp->Send(call->conn_, call->backlog_.front(), w_->now_ns)) return;
-    call->backlog_.pop_front();
-  }
-}
+void Lcore::FlushBacklog(Call* call) { call->tls_.FlushBacklog(tl_); }
 
 void Lcore::OnWritable(Conn* c) {
   auto* call = static_cast<Call*>(Stack::GetUser(c));
@@ -1295,11 +1150,11 @@ void Lcore::OnPeerClosed(Conn* c) {
 }
 
 void Lcore::CloseTransport(Call* call) {
-  if (call->conn_ == nullptr || call->tcp_closing_) return;
+  if (call->tls_.conn == nullptr || call->tcp_closing_) return;
   call->tcp_closing_ = true;
   FlushBacklog(call);
   // Whatever the stack still refuses is lost with the connection.
-  w_->tcp->Close(call->conn_, w_->now_ns);
+  w_->tcp->Close(call->tls_.conn, w_->now_ns);
 }
 
 void Lcore::Finish(Call* call, const std::string& why) {
@@ -1308,9 +1163,9 @@ void Lcore::Finish(Call* call, const std::string& why) {
     call->sm_->OnTransportClosed(Now(), why);
     AfterSm(call);
   }
-  if (call->conn_ != nullptr && !call->tcp_closing_) {
+  if (call->tls_.conn != nullptr && !call->tcp_closing_) {
     call->tcp_closing_ = true;
-    w_->tcp->Abort(call->conn_, w_->now_ns);
+    w_->tcp->Abort(call->tls_.conn, w_->now_ns);
   }
 }
 
@@ -1318,7 +1173,7 @@ void Lcore::OnClosed(Conn* c, tcp::CloseReason why) {
   auto* call = static_cast<Call*>(Stack::GetUser(c));
   Stack::SetUser(c, nullptr);
   if (call == nullptr) return;
-  call->conn_ = nullptr;
+  call->tls_.conn = nullptr;
   if (call->sm_ && !call->sm_->closed()) {
     call->sm_->OnTransportClosed(Now(), tcp::CloseReasonName(why));
   }
@@ -1342,7 +1197,7 @@ void Lcore::AfterSm(Call* call) {
     if (call->sm_) call->sm_->Abort(Now(), sstp::StatusCode::kNoError, "no control plane");
   }
   if (!call->want_close_) return;
-  if (call->sm_ && !call->sm_->closed() && call->conn_ != nullptr) return;
+  if (call->sm_ && !call->sm_->closed() && call->tls_.conn != nullptr) return;
   if (!call->closed_sent_) {
     call->closed_sent_ = true;
     ++stats.calls_closed;
@@ -1364,7 +1219,7 @@ void Lcore::AfterSm(Call* call) {
   call->phase_ = Call::Phase::kDone;
   DropDownQueue(call);
   DetachBridge(call);
-  if (call->conn_ != nullptr) {
+  if (call->tls_.conn != nullptr) {
     CloseTransport(call);
     return;  // freed after OnClosed
   }
@@ -1637,16 +1492,16 @@ void Lcore::OnTimers() {
   const absl::Time now = Now();
   std::vector<Call*> due;
   for (auto& [k, call] : calls_) {
-    if (call->hs_ && call->hs_->deadline() <= now) due.push_back(call);
+    if (call->tls_.hs && call->tls_.hs->deadline() <= now) due.push_back(call);
     if (call->sm_ && !call->sm_->closed() && call->sm_->next_deadline() <= now) due.push_back(call);
   }
   for (Call* call : due) {
-    if (call->hs_) {
-      call->hs_->OnTimer(now);
-      if (call->hs_->state() == tls::HandshakeState::kFailed) {
+    if (call->tls_.hs) {
+      call->tls_.hs->OnTimer(now);
+      if (call->tls_.hs->state() == tls::HandshakeState::kFailed) {
         ++stats.tls_failed;
-        Log("call from %s: TLS handshake: %s", call->peer_, call->hs_->error().ToString());
-        call->hs_.reset();
+        Log("call from %s: TLS handshake: %s", call->peer_, call->tls_.hs->error().ToString());
+        call->tls_.hs.reset();
         CloseTransport(call);
       }
       continue;
