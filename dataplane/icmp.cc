@@ -110,11 +110,14 @@ void IcmpSendError(Worker* w, const rte_mbuf* orig, uint8_t type, uint8_t code, 
   icmp->icmp_ident = rte_cpu_to_be_16(static_cast<uint16_t>(info >> 16));
   icmp->icmp_seq_nb = rte_cpu_to_be_16(static_cast<uint16_t>(info));
   icmp->icmp_cksum = IcmpChecksum(m, sizeof(rte_ipv4_hdr), sizeof(rte_icmp_hdr) + quote);
-  // The source is an address of the port the offending packet came in on (RFC 1812 4.3.2.4).
-  // Otherwise (a packet from a session) the address of the port towards the original source.
+  // The source is an address of the interface the offending packet came in on (RFC 1812
+  // 4.3.2.4): a port's, or for a packet from a tunnel the session's local (PPP) address when the
+  // caller gave it; otherwise the address of the port towards the original source.
   uint32_t src = 0;
   if (in_port >= 0) {
     src = w->net->ports[in_port].PrimaryAddress();
+  } else if (w->icmp_session_src != 0) {
+    src = w->icmp_session_src;
   } else if (const NextHop* back = w->net->fib->Lookup(osrc);
              back != nullptr && back->kind == kNextHopPort) {
     src = w->net->ports[back->port].PrimaryAddress();

@@ -170,6 +170,9 @@ struct alignas(RTE_CACHE_LINE_SIZE) Worker {
   uint64_t ns_mult = 0;      // ns = ((tsc - tsc0) * ns_mult) >> 32
   uint32_t icmp_tokens = 0;  // RFC 1812 4.3.2.8 ICMP error rate limit
   uint64_t icmp_refill_ms = 0;
+  // Source for ICMP errors about the packet being forwarded when it came from a tunnel (in_port
+  // -1): the session's local (PPP) address, set by the SSTP server around Ipv4Forward; 0: none.
+  uint32_t icmp_session_src = 0;
   bool started = false;
   uint64_t clock_offset_ns = 0;  // added to the clock: lets unit tests move time forward
   void* user = nullptr;          // for the upper layer (the SSTP server's per-lcore state)

@@ -808,7 +808,11 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
   ++call->counters_.rx_packets;
   call->counters_.rx_bytes += total;
   call->counters_.last_rx_unix_ns = unix_ns_;
+  // ICMP errors about this packet (time exceeded, unreachable, fragmentation needed) come from
+  // the session's end of the link, as traceroute through a PPP link shows it.
+  w_->icmp_session_src = call->up_.local_v4.family == 4 ? call->up_.local_v4.v4() : 0;
   Ipv4Forward(w_, m, -1);
+  w_->icmp_session_src = 0;
 }
 
 void Lcore::SessionOutput(rte_mbuf* m, uint32_t key) {

@@ -13,7 +13,8 @@
 #   larger than a session's negotiated MTU (the laptop's client asks for 1300) gets "fragmentation
 #   needed" with that MTU; a DF packet from a client larger than the LAN MTU gets "fragmentation
 #   needed" back inside its tunnel (the home router's kernel learns mtu 1400); a ttl=1 ping from a
-#   client toward the LAN gets "time exceeded" inside its tunnel.
+#   client toward the LAN gets "time exceeded" inside its tunnel, from the session's local (PPP)
+#   address as traceroute through a PPP link shows it.
 # Rate limits: a profile with rate-limit=2M/2M (RouterOS rx/tx from the router's view) holds
 #   iperf3 through the laptop's tunnel below 10 Mbit/s both ways while the home router's
 #   unlimited session gets over 50 in the same run (a coarse behaviour check, not a benchmark), and
@@ -236,8 +237,8 @@ nsx home ip route get 198.19.101.10 >&2
 log "home -> LAN 1448 bytes DF: fragmentation needed (mtu 1400) delivered inside the tunnel"
 out=$(nsx laptop ping -c 2 -W 2 -t 1 198.19.101.10 2>&1 || true)
 echo "$out" | grep -i "exceeded" >&2 || true
-[[ $out == *"Time to live exceeded"* ]] ||
-  fail "laptop -> LAN with ttl=1: no time exceeded inside the tunnel: $out"
+[[ $out == *"From 198.19.101.1 "*"Time to live exceeded"* ]] ||
+  fail "laptop -> LAN with ttl=1: no time exceeded from the session's local address 198.19.101.1 inside the tunnel: $out"
 log "laptop -> LAN ttl=1: time exceeded delivered inside the tunnel"
 
 # ---- rate limits
