@@ -1622,6 +1622,17 @@ Controller::Result Controller::PrintLog(const Command& cmd, absl::Time now) {
 
 void Controller::Close(Session& s, ring::CloseReason reason, const std::string& detail) {
   if (s.state == SessionState::kClosed) return;
+  // Our own decisions (not the PPP engine's, which already terminated LCP): the engine sends an
+  // LCP Terminate-Request down the ring ahead of the SSTP close, so the client learns why from
+  // PPP too. The session's frames are still sent while it is not marked closed.
+  const bool ours = reason == ring::CloseReason::kAdminClose ||
+                    reason == ring::CloseReason::kSessionTimeout ||
+                    reason == ring::CloseReason::kIdleTimeout;
+  if (ours && s.engine != nullptr && !s.terminating) {
+    s.terminating = true;
+    s.engine->Terminate(detail);
+    if (s.state == SessionState::kClosed) return;  // the engine closed it meanwhile
+  }
   s.state = SessionState::kClosed;
   s.close_reason = ring::CloseReasonName(reason);
   if (sink_) {

@@ -48,6 +48,9 @@ class SessionEngine {
   virtual void OnFrame(absl::Span<const uint8_t> frame, absl::Time now) = 0;
   virtual void OnTimer(absl::Time now) = 0;
   virtual absl::Time NextDeadline() const = 0;
+  // The control plane ends the session (administrator, timeouts, server disabled): say so to the
+  // peer first (LCP Terminate-Request, RFC 1661 5.5) before the SSTP disconnect.
+  virtual void Terminate(const std::string& reason) { (void)reason; }
 };
 
 enum class SessionState { kNegotiating, kAuthenticated, kUp, kClosed };
@@ -70,6 +73,7 @@ struct Session {
   ring::CounterBlock counters;
   std::vector<ring::RouteEntry> routes;  // installed with the session (host route first)
   bool bridged = false;      // BCP opened (RFC 3518): Ethernet frames to the profile's bridge
+  bool terminating = false;  // Close() is telling the engine (no second Terminate)
   bool logged_in = false;    // reached kUp: its logout is logged with the counters
   std::string close_reason;  // why it ended (CloseReasonName), for the log
   std::string profile;

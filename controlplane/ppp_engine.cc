@@ -102,6 +102,11 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     session_->OnTimer(now);
     Pump(now);
   }
+  void Terminate(const std::string& reason) override {
+    if (!session_) return;
+    session_->Close(now_, reason);  // LCP Terminate-Request; the SSTP close follows at once
+    Pump(now_);
+  }
   absl::Time NextDeadline() const override {
     if (!session_) return absl::InfiniteFuture();
     return session_->NextDeadline().value_or(absl::InfiniteFuture());

@@ -257,12 +257,44 @@ TEST_F(PppEngineTest, AuthFailureIsLoggedWhenTheClientHangsUpAtOnce) {
   EXPECT_EQ(c_.FindSession(id), nullptr);
   int n = 0;
   for (const LogEntry& e : c_.log()) {
-    if (e.message == "Laptop authentication failed: wrong password (caller-id "
-                     "198.18.99.1:43886, mschap2)") {
+    if (e.message ==
+        "Laptop authentication failed: wrong password (caller-id "
+        "198.18.99.1:43886, mschap2)") {
       ++n;
     }
   }
   EXPECT_EQ(n, 1);
+}
+
+// The administrator removes an active session: the client gets an LCP Terminate-Request
+// (RFC 1661 5.5) before the data plane is told to close the call, and its PPP sees it.
+TEST_F(PppEngineTest, AdminCloseSendsLcpTerminateBeforeTheSstpClose) {
+  const uint64_t id = ring::MakeSessionId(1, 51);
+  ASSERT_TRUE(Converse(id, "Laptop", "123", {ppp::AuthMethod::kMsChapV2}).network_up);
+  const size_t mark = sink_.sent.size();
+  auto r = c_.Execute("/ppp active remove 0", {}, now_);
+  ASSERT_TRUE(r.status.ok()) << r.status;
+  int terminate_at = -1, close_at = -1;
+  for (size_t i = mark; i < sink_.sent.size(); ++i) {
+    const auto& m = sink_.sent[i];
+    if (m.session != id) continue;
+    if (m.type == ring::MsgType::kPppFrameDown) {
+      const auto& f = std::get<ring::PppFrame>(m.body).frame;
+      size_t o = f.size() >= 2 && f[0] == 0xff && f[1] == 0x03 ? 2 : 0;
+      if (f.size() >= o + 3 && f[o] == 0xc0 && f[o + 1] == 0x21 && f[o + 2] == 5) {
+        terminate_at = int(i);  // LCP (0xc021) Terminate-Request (code 5)
+      }
+    }
+    if (m.type == ring::MsgType::kSessionClose) {
+      close_at = int(i);
+      EXPECT_EQ(std::get<ring::SessionClose>(m.body).reason, ring::CloseReason::kAdminClose);
+    }
+  }
+  ASSERT_GE(terminate_at, 0) << "no LCP Terminate-Request";
+  ASSERT_GE(close_at, 0) << "no SessionClose";
+  EXPECT_LT(terminate_at, close_at);
+  EXPECT_EQ(c_.FindSession(id), nullptr);
+  EXPECT_EQ(sink_.Of(ring::MsgType::kSessionClose).size(), 1u);
 }
 
 TEST_F(PppEngineTest, LoginAndLogoutAreLoggedWithTheCounters) {
