@@ -337,6 +337,15 @@ std::vector<Controller::Row> Controller::Rows(const MenuPath& path, absl::Time n
         bool running = it != client_status_.end() && it->second.count("status") &&
                        it->second.at("status") == "connected";
         f += running ? "R" : " ";
+        // For print stats: the client program's counters (rx = received from the server).
+        for (const char* k : {"rx-byte", "tx-byte", "rx-packet", "tx-packet"}) {
+          std::string v = "0";
+          if (it != client_status_.end()) {
+            auto c = it->second.find(k);
+            if (c != it->second.end()) v = c->second;
+          }
+          r.v[k] = v;
+        }
       }
       if (path == kAddress) {
         f += config_.FindByName(kEthernet, r.v["interface"]) < 0 ? "I " : "  ";
@@ -380,7 +389,8 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   for (const Positional& p : cmd.positional) {
     if (p.text == "detail" && !p.find) {
       detail = true;
-    } else if (p.text == "stats" && !p.find && (cmd.path == kSstpServer || cmd.path == kActive)) {
+    } else if (p.text == "stats" && !p.find &&
+               (cmd.path == kSstpServer || cmd.path == kActive || cmd.path == kSstpClient)) {
       stats = true;
     } else if ((p.text == "brief" || p.text == "without-paging") && !p.find) {
     } else {
@@ -430,7 +440,8 @@ Controller::Result Controller::Print(const Command& cmd, absl::Time now) {
   const TableSpec* spec = Config::SpecFor(path);
 
   // Detail form: index, flags, then name=value groups.
-  bool detail_form = detail || path == kSstpClient || path == kProfile || path == kBridge;
+  bool detail_form =
+      detail || (!stats && (path == kSstpClient || path == kProfile || path == kBridge));
   if (detail_form && (spec != nullptr || path == kActive)) {
     std::vector<std::vector<std::string>> groups;
     int idx_width = 2;

@@ -592,6 +592,11 @@ TEST_F(ControllerTest, SstpClientEntriesBecomeClientConfigFiles) {
             "   status: \"connected\"\n   uptime: 1m5s\n     user: \"Home\"\n"
             "      mtu: 1500\n  rx-byte: 420\n  tx-byte: 840\n");
   EXPECT_THAT(Run("/interface sstp-client print").output, HasSubstr(" 0  R name=\"sstp-out1\""));
+  EXPECT_EQ(Run("/interface sstp-client print stats").output,
+            "Flags: X - disabled, R - running\n"
+            " #    NAME                         RX-BYTE         TX-BYTE   RX-PACKET   TX-PACKET\n"
+            " 0  R sstp-out1                        420             840           0           0\n"
+            " 1 X  off                                0               0           0           0\n");
   c_.SetClientStatus("sstp-out1", {});
   EXPECT_EQ(Run("/interface sstp-client monitor 0").output, "  status: \"disconnected\"\n");
   EXPECT_EQ(Run("/interface sstp-client monitor off").output, "  status: \"disabled\"\n");

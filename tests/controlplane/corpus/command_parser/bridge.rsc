@@ -9,3 +9,5 @@
 /interface bridge export
 /interface sstp-client add connect-to=198.18.80.1 user=Home password=1 verify-server-certificate=yes disabled=no
 /interface sstp-client monitor 0 once
+/interface sstp-client print stats
+/interface sstp-client print stats detail
