@@ -387,6 +387,40 @@ TEST_F(ControllerTest, StaticInterfaceBindsItsUser) {
               HasSubstr("status: \"connected\""));
 }
 
+TEST_F(ControllerTest, StaticInterfaceTakenLaterAndSecondSessionStaysDynamic) {
+  Ok("/ppp secret add name=Laptop password=1 remote-address=198.19.101.100");
+  Ok("/ppp secret add name=Laptop2 password=1 remote-address=198.19.101.101");
+  Ok("/interface sstp-server server set enabled=yes");
+  Resync();
+  Session* a = Open(ring::MakeSessionId(0, 1));
+  c_.Authorized(*a, "Laptop", ring::AuthMethod::kMsChap2, {}, now_);
+  ASSERT_TRUE(c_.Addresses(*a).ok());
+  c_.NetworkUp(*a, 1500, 0, 0, false, now_);
+  EXPECT_EQ(a->iface, "<sstp-Laptop>");
+  EXPECT_TRUE(a->dynamic_iface);
+  // The static entry added while the session is up: the session takes the name at once.
+  Ok("/interface sstp-server add name=sstp-office user=Laptop");
+  EXPECT_EQ(a->iface, "sstp-office");
+  EXPECT_FALSE(a->dynamic_iface);
+  EXPECT_THAT(Run("/ppp active print detail").output, HasSubstr("interface=\"sstp-office\""));
+  EXPECT_THAT(Run("/ip route print").output, HasSubstr("198.19.101.100/32  "));
+  EXPECT_THAT(Run("/ip route print").output, HasSubstr(" sstp-office "));
+  // A second session of the same user while sstp-office is in use: dynamic (manual: "or in case
+  // the entry is active already").
+  Session* b = Open(ring::MakeSessionId(1, 2));
+  c_.Authorized(*b, "Laptop", ring::AuthMethod::kMsChap2, {}, now_);
+  EXPECT_EQ(b->iface, "<sstp-Laptop>");
+  EXPECT_TRUE(b->dynamic_iface);
+  // The first one goes: the name is free again, for the next session that authenticates.
+  c_.OnMessage(0, {ring::MsgType::kSessionClosed, a->id, ring::SessionClosed{}}, now_);
+  Session* c = Open(ring::MakeSessionId(0, 3));
+  c_.Authorized(*c, "Laptop", ring::AuthMethod::kMsChap2, {}, now_);
+  EXPECT_EQ(c->iface, "sstp-office");
+  // A disabled static entry binds nobody.
+  Ok("/interface sstp-server set sstp-office disabled=yes");
+  EXPECT_EQ(c->iface, "<sstp-Laptop>");
+}
+
 TEST_F(ControllerTest, CountersFromTheDataPlaneShowInPrintMonitorAndActive) {
   Ok("/ppp secret add name=Laptop password=1 remote-address=198.19.101.100");
   Ok("/interface sstp-server server set enabled=yes");
