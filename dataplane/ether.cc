@@ -13,7 +13,7 @@ int PortIndexOf(const Net& net, uint16_t port_id) {
   return -1;
 }
 
-uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index) {
+uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index, bool bridge) {
   const Port& port = w->net->ports[port_index];
   if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr)) {
     ++w->c.eth_short;
@@ -21,7 +21,7 @@ uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index) {
     return 0;
   }
   const auto* eth = rte_pktmbuf_mtod(m, const rte_ether_hdr*);
-  if (__atomic_load_n(&port.bridge_workers, __ATOMIC_RELAXED) != 0 &&
+  if (bridge && __atomic_load_n(&port.bridge_workers, __ATOMIC_RELAXED) != 0 &&
       w->net->hooks.bridge_input != nullptr && !rte_is_same_ether_addr(&eth->dst_addr, &port.mac)) {
     // The port is bridged with BCP sessions (and promiscuous): frames for other stations go to
     // the bridge; broadcasts go to the bridge and are processed here as well (ARP).
@@ -66,8 +66,8 @@ uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index) {
   return type;
 }
 
-void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index) {
-  switch (EtherDecap(w, m, port_index)) {
+void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index, bool bridge) {
+  switch (EtherDecap(w, m, port_index, bridge)) {
     case 0:
       return;
     case RTE_ETHER_TYPE_IPV4:
@@ -105,6 +105,13 @@ void EtherOutput(Worker* w, rte_mbuf* m, uint16_t port_index, const rte_ether_ad
     eth->ether_type = rte_cpu_to_be_16(ether_type);
   }
   m->l2_len = l2_len;
+  // Stations behind bridged sessions (BCP) are on this port's segment too: our ARP replies and
+  // packets for them go into their tunnels.
+  if (__atomic_load_n(&port.bridge_workers, __ATOMIC_RELAXED) != 0 &&
+      w->net->hooks.bridge_output != nullptr &&
+      w->net->hooks.bridge_output(w, m, port_index, w->net->hooks.ctx)) {
+    return;
+  }
   PortTx(w, port_index, m);
 }
 

@@ -174,6 +174,10 @@ bool WorkerRunOnce(Worker* w) {
       net->hooks.session_output(w, m, m->hash.fdir.hi, net->hooks.ctx);
       continue;
     }
+    if (m->hash.usr == kHandoffEtherInput) {
+      EtherInput(w, m, uint16_t(m->hash.fdir.hi), false);
+      continue;
+    }
     if (m->hash.usr == kHandoffBridge && net->hooks.bridge_input != nullptr) {
       net->hooks.bridge_input(w, m, uint16_t(m->hash.fdir.hi), true, net->hooks.ctx);
       continue;

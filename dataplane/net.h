@@ -74,10 +74,13 @@ static_assert(sizeof(NeighborUpdate) == 16);
 
 // What a packet on a hand-off ring is (stored in m->hash.usr): data_off at the IPv4 header.
 enum HandoffKind : uint32_t {
-  kHandoffLocalTcp = 1,  // a validated TCP segment for one of our addresses
-  kHandoffSession = 2,   // a forwarded packet for a session; m->hash.fdir.hi = session id
-  kHandoffBridge = 3,    // an Ethernet frame from a bridged port (data_off at the Ethernet
-                         // header); m->hash.fdir.hi = port index
+  kHandoffLocalTcp = 1,    // a validated TCP segment for one of our addresses
+  kHandoffSession = 2,     // a forwarded packet for a session; m->hash.fdir.hi = session id
+  kHandoffBridge = 3,      // an Ethernet frame from a bridged port (data_off at the Ethernet
+                           // header); m->hash.fdir.hi = port index
+  kHandoffEtherInput = 4,  // an Ethernet frame to process as received on port m->hash.fdir.hi
+                           // (a bridged client's frame for the data plane itself; queued to the
+                           // worker's own ring so the TCP stack is never entered recursively)
 };
 
 struct Worker;
@@ -101,6 +104,10 @@ struct Hooks {
   // already flooded it to the others). Takes ownership.
   void (*bridge_input)(Worker* w, rte_mbuf* m, uint16_t port_index, bool handed_off,
                        void* ctx) = nullptr;
+  // A frame the data plane itself sends on a port with bridged sessions (data_off at the Ethernet
+  // header): true when the bridge took it (its destination is behind a session); false: send it
+  // on the wire (the bridge may have taken copies for broadcast or unknown destinations).
+  bool (*bridge_output)(Worker* w, rte_mbuf* m, uint16_t port_index, void* ctx) = nullptr;
   void* ctx = nullptr;
 };
 
@@ -208,9 +215,11 @@ void TcpInput(Worker* w, rte_mbuf* m);
 void HandoffTo(Worker* w, uint32_t owner, rte_mbuf* m, uint32_t kind);
 
 // Input paths.
-void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index);
+// `bridge` false: a frame a bridged session sent to the data plane itself (kHandoffEtherInput),
+// not offered to the bridge again.
+void EtherInput(Worker* w, rte_mbuf* m, uint16_t port_index, bool bridge = true);
 // Checks and strips Ethernet/802.1Q; returns the EtherType, or 0 when the frame was dropped.
-uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index);
+uint16_t EtherDecap(Worker* w, rte_mbuf* m, uint16_t port_index, bool bridge = true);
 void ArpInput(Worker* w, rte_mbuf* m, uint16_t port_index);
 void Ipv4Input(Worker* w, rte_mbuf* m, uint16_t port_index);
 void IcmpInput(Worker* w, rte_mbuf* m, uint16_t port_index);

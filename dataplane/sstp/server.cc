@@ -195,6 +195,7 @@ class Lcore final : public tcp::Handler {
 
  public:
   void BridgeInput(rte_mbuf* m, uint16_t port, bool handed_off);
+  bool BridgeOutput(rte_mbuf* m, uint16_t port);
 
  private:
   void DrainDown(Call* call);
@@ -1038,6 +1039,17 @@ void Lcore::BridgeUp(Call* call, absl::Span<const uint8_t> info) {
     ++w_->c.mbuf_alloc_failed;
     return;
   }
+  // For the data plane itself (its port MAC), or a broadcast it must see too (ARP for its
+  // address): processed as if received on the port.
+  const bool for_us = memcmp(dst, p.mac.addr_bytes, 6) == 0;
+  if (for_us || IsGroupMac(dst)) {
+    rte_mbuf* local = for_us ? m : rte_pktmbuf_copy(m, w_->net->pool, 0, UINT32_MAX);
+    if (local != nullptr) {
+      local->hash.fdir.hi = port;
+      HandoffTo(w_, w_->index, local, kHandoffEtherInput);  // after this TCP callback returns
+    }
+    if (for_us) return;
+  }
   if (to != 0 && to != kOnPort) {
     auto it = calls_.find(to);
     if (it != calls_.end() && it->second->bridge_port_ == call->bridge_port_ &&
@@ -1087,6 +1099,29 @@ void Lcore::BridgeFlood(rte_mbuf* m, uint16_t port, const Call* except, bool to_
     copy->hash.fdir.hi = port;
     HandoffTo(w_, wi, copy, kHandoffBridge);
   }
+}
+
+// The data plane's own frames on a bridged port (ARP replies, packets for a bridged station):
+// into the session that learned the destination; broadcasts and unknown destinations also to the
+// bridged sessions (and the wire).
+bool Lcore::BridgeOutput(rte_mbuf* m, uint16_t port) {
+  if (rte_pktmbuf_data_len(m) < sizeof(rte_ether_hdr) || crypto_ == nullptr) return false;
+  const uint8_t* eth = rte_pktmbuf_mtod(m, const uint8_t*);
+  const uint32_t to = macs_.Lookup(eth, w_->now_ns);
+  if (to == kOnPort) return false;
+  if (to != 0) {
+    auto it = calls_.find(to);
+    if (it != calls_.end() && it->second->bridge_port_ == int(port) && it->second->is_up_ &&
+        it->second->tls_.conn != nullptr && it->second->sm_ && it->second->sm_->connected()) {
+      m->hash.usr = kDownBridged;
+      m->l2_len = 0;
+      ++stats.bridge_down_frames;
+      DeliverDown(it->second, m);
+      return true;
+    }
+  }
+  BridgeFlood(m, port, nullptr, true);
+  return false;
 }
 
 // Downstream: a frame from a bridged port that is not (only) for the data plane itself, or one
@@ -1616,6 +1651,9 @@ absl::Status Server::Init() {
   };
   net_->hooks.bridge_input = [](Worker* w, rte_mbuf* m, uint16_t port, bool handed_off, void*) {
     static_cast<Lcore*>(w->user)->BridgeInput(m, port, handed_off);
+  };
+  net_->hooks.bridge_output = [](Worker* w, rte_mbuf* m, uint16_t port, void*) {
+    return static_cast<Lcore*>(w->user)->BridgeOutput(m, port);
   };
   control_ = std::thread([this] { ControlLoop(); });
   Log("SSTP server: ring %s (%u lcores), control plane socket %s/ring.sock%s", opts_.ring_name,

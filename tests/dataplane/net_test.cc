@@ -827,7 +827,15 @@ struct BridgeSink {
     Bytes frame;
   };
   std::vector<Got> got;
+  std::vector<Bytes> out;  // what bridge_output saw
 };
+bool CaptureBridgeOut(Worker* w, rte_mbuf* m, uint16_t port, void* ctx) {
+  Bytes b(rte_pktmbuf_pkt_len(m));
+  const void* d = rte_pktmbuf_read(m, 0, b.size(), b.data());
+  if (d != b.data()) memcpy(b.data(), d, b.size());
+  static_cast<BridgeSink*>(ctx)->out.push_back(std::move(b));
+  return false;  // not behind a session: to the wire as well
+}
 void CaptureBridge(Worker* w, rte_mbuf* m, uint16_t port, bool handed_off, void* ctx) {
   Bytes b(rte_pktmbuf_pkt_len(m));
   const void* d = rte_pktmbuf_read(m, 0, b.size(), b.data());
@@ -853,6 +861,7 @@ TEST_F(TwoWorkerTest, BridgedPortHandsForeignFramesToTheBridge) {
   EXPECT_TRUE(sink.got.empty());  // no bridged session: not for us, dropped
   EXPECT_EQ(Total().eth_not_for_us, 1u);
 
+  net_->hooks.bridge_output = CaptureBridgeOut;
   net_->ports[0].bridge_workers = 1u << 1;  // worker 1 has a bridged session on port 0
   Inject(0, foreign);
   const Bytes arp =
@@ -868,6 +877,8 @@ TEST_F(TwoWorkerTest, BridgedPortHandsForeignFramesToTheBridge) {
   ASSERT_EQ(s.size(), 1u);  // the broadcast ARP request was still answered here
   EXPECT_EQ(Get16(s[0], 14 + 6), 2);
   EXPECT_EQ(Total().eth_not_for_us, 1u);
+  ASSERT_EQ(sink.out.size(), 1u);  // our own frame on a bridged port was offered to the bridge
+  EXPECT_EQ(sink.out[0], s[0]);
 
   rte_mbuf* m = rte_pktmbuf_alloc(net_->pool);
   memcpy(rte_pktmbuf_append(m, uint16_t(foreign.size())), foreign.data(), foreign.size());
@@ -879,6 +890,16 @@ TEST_F(TwoWorkerTest, BridgedPortHandsForeignFramesToTheBridge) {
   EXPECT_TRUE(sink.got[2].handed_off);
   EXPECT_EQ(sink.got[2].port, 0);
   EXPECT_EQ(sink.got[2].frame, foreign);
+
+  // A bridged client's broadcast re-injected for local processing (kHandoffEtherInput) is
+  // answered here and not offered to the bridge again.
+  m = rte_pktmbuf_alloc(net_->pool);
+  memcpy(rte_pktmbuf_append(m, uint16_t(arp.size())), arp.data(), arp.size());
+  m->hash.fdir.hi = 0;
+  HandoffTo(w_, 0, m, kHandoffEtherInput);
+  PollBoth();
+  EXPECT_EQ(sink.got.size(), 3u);
+  ASSERT_EQ(Sent(0).size(), 1u);
   net_->ports[0].bridge_workers = 0;
   net_->hooks = Hooks{};
 }

@@ -22,7 +22,8 @@
 # Bridged sessions (BCP, RFC 3518): a profile with bridge= whose bridge has ether2 (the office
 #   LAN) as a port; our client in --bridge mode (a TAP in the laptop namespace with an address on
 #   the office LAN) pings the workstation and is pinged by it: ARP and IPv4 as Ethernet frames
-#   through the tunnel, switched by the data plane's MAC table, the LAN port promiscuous.
+#   through the tunnel, switched by the data plane's MAC table, the LAN port promiscuous; it also
+#   reaches the data plane's own LAN address.
 # SSTPT_LCORES (default 0) runs the data plane on other lcores, e.g. 0-1 for the hand-off paths.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
@@ -302,6 +303,7 @@ nsx laptop ip addr add 198.19.101.60/24 dev tap0
 nsx laptop ip link set tap0 up
 nsx laptop ping -c 3 -W 2 198.19.101.10 || fail "bridged laptop -> workstation"
 nsx ows ping -c 3 -W 2 198.19.101.60 || fail "workstation -> bridged laptop"
+nsx laptop ping -c 2 -W 2 198.19.101.1 || fail "bridged laptop -> the data plane's LAN address"
 out=$(nsx ows ip neigh show 198.19.101.60)
 mac=$(nsx laptop cat /sys/class/net/tap0/address)
 [[ $out == *"$mac"* ]] || fail "the workstation does not see the laptop's own MAC $mac: $out"
