@@ -455,10 +455,17 @@ void Lcore::ApplyConfig() {
   if (tls_ == nullptr || want_identity != tls_identity_) {
     tls::TlsConfig tc;
     tc.role = tls::Role::kServer;
-    tc.certificate_file = identity;
-    tc.private_key_file = key.empty() ? identity : key;
-    tc.require_client_certificate = cfg_.require_client_certificate && !srv_->opts_.ca_file.empty();
-    tc.ca_file = srv_->opts_.ca_file;
+    if (srv_->opts_.anonymous_tls) {
+      // --sstp-anonymous-tls (INSECURE, both ends ours): TLS 1.2 anonymous DH, no certificate on
+      // either side; the crypto binding then carries a zero certificate hash, as the client's.
+      tc.anonymous = true;
+    } else {
+      tc.certificate_file = identity;
+      tc.private_key_file = key.empty() ? identity : key;
+      tc.require_client_certificate =
+          cfg_.require_client_certificate && !srv_->opts_.ca_file.empty();
+      tc.ca_file = srv_->opts_.ca_file;
+    }
     tc.max_concurrent_handshakes = 256;
     tc.handshake_timeout = absl::Seconds(30);
     auto ctx = tls::TlsContext::Create(*crypto_, tc, absl::Now());
@@ -1768,6 +1775,8 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
       s = take(&o.ca_file);
     } else if (a == "--sstp-strict-binding") {
       o.strict_binding = true;
+    } else if (a == "--sstp-anonymous-tls") {
+      o.anonymous_tls = true;
     } else if (a == "--sstp-accept-zero-hlak") {
       o.accept_zero_hlak = true;
     } else if (a == "--sstp-listen" || a == "--ring-bytes" || a == "--sstp-negotiation-timeout" ||
@@ -1809,6 +1818,8 @@ std::string ServerUsage() {
   --sstp-self-signed FILE   self-signed identity kept here when no certificate is configured
                             (default <run-dir>/dataplane-identity.pem)
   --sstp-ca FILE            CA for require-client-certificate=yes
+  --sstp-anonymous-tls      INSECURE: TLS 1.2 anonymous Diffie-Hellman, no certificates (only
+                            when both ends are ours: sstp-client --anonymous-tls)
   --sstp-accept-zero-hlak   accept MS-CHAPv2 crypto binding computed with a zero HLAK
   --sstp-strict-binding     never forward before the client's CALL_CONNECTED (by default PAP/CHAP
                             calls without one, as sstpc 1.0.18 makes after CHAP, complete when IPCP is up)

@@ -57,6 +57,8 @@ struct ServerOptions {
   // after MD5-CHAP)
   // stay blocked. By default they are completed once the NCPs are up (zero HLAK), and logged.
   bool strict_binding = false;
+  // --sstp-anonymous-tls: anonymous DH instead of a certificate (INSECURE, logged at start).
+  bool anonymous_tls = false;
   uint32_t ring_bytes = 1 << 20;  // --ring-bytes
   // --sstp-negotiation-timeout: from the HTTP 200 to CALL_CONNECTED (MS-SSTP 3.3.2: 60 s).
   uint32_t negotiation_timeout_s = 60;

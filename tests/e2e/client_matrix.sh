@@ -16,8 +16,8 @@
 #   server-cert    --ca-file of the issuing CA trusted; another CA's file: refused ("not trusted");
 #                  a certificate for another name: refused (hostname mismatch) unless
 #                  --verify-server=no, which warns and connects
-#   anonymous      our data plane has no anonymous TLS mode (no option enables it): a client with
-#                  --anonymous-tls is refused in the TLS handshake with a clear error
+#   anonymous      a client with --anonymous-tls against the server's certificate: refused in the
+#                  TLS handshake with a clear error
 #   proxy          through tinyproxy (Debian's) in the home router's namespace while the laptop's
 #                  direct path to the server is dropped by nftables: plain, and with Basic auth
 #                  (no credentials: refused with the proxy's 407; with them: connected)
@@ -33,6 +33,9 @@
 #   restart        the data plane stops (CALL_DISCONNECT) and starts again: the client reconnects
 #   keepalive      the data plane is frozen (SIGSTOP): the client's SSTP echo times out, it
 #                  disconnects; after SIGCONT it reconnects and forwards
+#   anonymous-both the data plane restarted with --sstp-anonymous-tls (INSECURE, warned): a client
+#                  with --anonymous-tls connects (MS-CHAPv2, crypto binding with a zero certificate
+#                  hash) and forwards; a verifying client is refused in the TLS handshake
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
 
@@ -179,7 +182,7 @@ start_dp() {
     --file-prefix sstpt-cm$$ --idle-sleep 20 \
     --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
     --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
-    --ring "$RING" --run-dir "$W/run" --sstp-ca "$FILES/ca.pem" >>"$W/dp.log" 2>&1 &
+    --ring "$RING" --run-dir "$W/run" --sstp-ca "$FILES/ca.pem" "$@" >>"$W/dp.log" 2>&1 &
   DP_PID=$!
 }
 
@@ -305,7 +308,7 @@ stop_client "$pid"
 wait_for 15 "laptop gone (--verify-server=no)" not_active Laptop
 ctl /interface sstp-server server set certificate=server
 
-# ---- anonymous TLS: the data plane has no option to serve it; the client must fail cleanly
+# ---- anonymous TLS against a server with a certificate: the client must fail cleanly
 case_start anonymous
 client anonymous sstp0 --anonymous-tls --once
 refused anonymous "disconnected: TLS handshake: the server does not offer anonymous TLS"
@@ -509,5 +512,25 @@ wait_for 60 "the client to reconnect after the freeze" \
 ping_office keepalive-after
 stop_client "$pid"
 wait_for 15 "laptop gone (keepalive)" not_active Laptop
+
+# ---- both ends anonymous (RouterOS certificate=none between two boxes of ours): the data plane
+# restarts with --sstp-anonymous-tls
+case_start anonymous-both
+kill -TERM "$DP_PID"
+wait_for 20 "the data plane to stop (anonymous)" stopped "$DP_PID"
+: >"$W/dp.log"
+start_dp --sstp-anonymous-tls
+wait_for 30 "control plane ready (anonymous)" dp_log_has "control plane ready"
+wait_for 10 "the data plane's INSECURE warning" dp_log_has "INSECURE: anonymous TLS"
+ctl /interface sstp-server server set authentication=mschap2
+client anon sstp0 --anonymous-tls --route 198.19.101.0/24
+pid=$LAST_CLIENT
+wait_for 30 "laptop address (anonymous)" has_addr laptop sstp0 198.19.101.100
+ping_office anonymous-both
+active_has Laptop || fail "anonymous-both: no /ppp active entry"
+stop_client "$pid"
+wait_for 15 "laptop gone (anonymous)" not_active Laptop
+client anon-verify sstp0 "${TRUST[@]}" --once
+refused anon-verify "TLS handshake"
 
 log "PASS ($CASES cases)"
