@@ -113,7 +113,12 @@ std::string TlsConnection::AlertHint(unsigned long reason) const {
         return "the server does not offer anonymous TLS (--anonymous-tls needs a server in "
                "anonymous mode)";
       }
-      return has_certificate_ ? "" : "the server may require a client certificate (--certificate)";
+      // A bare handshake_failure alert: no suite in common, which is also what a server in
+      // anonymous mode answers a certificate-verifying client.
+      return has_certificate_ ? "no TLS suite in common (a server in anonymous mode needs "
+                                "--anonymous-tls)"
+                              : "the server may require a client certificate (--certificate), "
+                                "or it is in anonymous mode (--anonymous-tls)";
     default:
       return "";
   }

@@ -531,6 +531,6 @@ active_has Laptop || fail "anonymous-both: no /ppp active entry"
 stop_client "$pid"
 wait_for 15 "laptop gone (anonymous)" not_active Laptop
 client anon-verify sstp0 "${TRUST[@]}" --once
-refused anon-verify "TLS handshake"
+refused anon-verify "TLS handshake: .*anonymous mode (--anonymous-tls)"
 
 log "PASS ($CASES cases)"
