@@ -72,7 +72,11 @@ class PppServerEngine : public SessionEngine, public ppp::ServerPolicy {
     cfg.policy = this;
     cfg.server_name = "sstp";
     cfg.enable_ipcp = true;
-    cfg.enable_ipv6cp = true;
+    // IPV6CP is not offered: the data plane forwards IPv4 and bridged frames only, and a client
+    // that opened IPV6CP would route IPv6 into a tunnel that drops it. A client's IPV6CP
+    // Configure-Request is Protocol-Rejected (RFC 1661 5.7), which every client takes as
+    // "no IPv6 here" and goes on with IPCP.
+    cfg.enable_ipv6cp = false;
     // BCP (RFC 3518) is allowed here and chosen per user once authenticated
     // (NetworkAssignment::bcp in AssignNetwork): only users whose profile names a bridge get it;
     // for the others a BCP Configure-Request is Protocol-Rejected (RFC 1661 5.7).

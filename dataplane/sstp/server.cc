@@ -235,10 +235,11 @@ class Lcore final : public tcp::Handler {
   struct Stats {
     uint64_t accepted = 0, refused = 0, tls_failed = 0, http_failed = 0, calls_opened = 0,
              calls_closed = 0, up_packets = 0, up_bytes = 0, down_packets = 0, down_bytes = 0,
-             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_not_up = 0, up_dropped_local = 0,
-             down_dropped_no_session = 0, down_dropped_no_space = 0, down_dropped_too_big = 0,
-             down_queued = 0, down_queue_peak = 0, up_dropped_rate = 0, down_dropped_rate = 0,
-             bridge_up_frames = 0, bridge_down_frames = 0, bridge_flooded = 0, bridge_filtered = 0,
+             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_protocol = 0,
+             up_dropped_not_up = 0, up_dropped_local = 0, down_dropped_no_session = 0,
+             down_dropped_no_space = 0, down_dropped_too_big = 0, down_queued = 0,
+             down_queue_peak = 0, up_dropped_rate = 0, down_dropped_rate = 0, bridge_up_frames = 0,
+             bridge_down_frames = 0, bridge_flooded = 0, bridge_filtered = 0,
              bridge_dropped_bad = 0, ring_full = 0, cp_absent_refused = 0;
   } stats;
 };
@@ -424,16 +425,17 @@ void Lcore::Stop() {
   graveyard_.clear();
   Log("worker %u: SSTP: %u accepted, %u refused, %u TLS failures, %u calls opened, %u closed; "
       "upstream %u packets %u bytes, downstream %u packets %u bytes (%u waited for send space, "
-      "at most %u in one session); drops: spoofed %u, bad %u, not up %u, no session %u, "
+      "at most %u in one session); drops: spoofed %u, bad %u, not IPv4 %u, not up %u, "
+      "no session %u, "
       "down queue full %u, too big %u, rate-limit up %u down %u; ring full %u; bridged frames up "
       "%u down %u, flooded %u, filtered %u, bad %u",
       w_->index, stats.accepted, stats.refused, stats.tls_failed, stats.calls_opened,
       stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets, stats.down_bytes,
       stats.down_queued, stats.down_queue_peak, stats.up_dropped_spoof, stats.up_dropped_bad,
-      stats.up_dropped_not_up, stats.down_dropped_no_session, stats.down_dropped_no_space,
-      stats.down_dropped_too_big, stats.up_dropped_rate, stats.down_dropped_rate, stats.ring_full,
-      stats.bridge_up_frames, stats.bridge_down_frames, stats.bridge_flooded, stats.bridge_filtered,
-      stats.bridge_dropped_bad);
+      stats.up_dropped_protocol, stats.up_dropped_not_up, stats.down_dropped_no_session,
+      stats.down_dropped_no_space, stats.down_dropped_too_big, stats.up_dropped_rate,
+      stats.down_dropped_rate, stats.ring_full, stats.bridge_up_frames, stats.bridge_down_frames,
+      stats.bridge_flooded, stats.bridge_filtered, stats.bridge_dropped_bad);
 }
 
 void Lcore::ApplyConfig() {
@@ -726,7 +728,9 @@ void Lcore::ForwardUp(Call* call, absl::Span<const uint8_t> frame) {
     return;
   }
   if (proto != kPppIpv4) {
-    ++stats.up_dropped_bad;  // IPv6 is not forwarded yet
+    // Only IPv4 and bridged frames are forwarded; the control plane does not open IPV6CP, so a
+    // client sending IPv6 (or anything else) here ignored the Protocol-Reject.
+    ++stats.up_dropped_protocol;
     return;
   }
   absl::Span<const uint8_t> ip = frame.subspan(off);

@@ -59,6 +59,7 @@ class PppEngineTest : public ::testing::Test {
   struct Outcome {
     bool network_up = false;
     bool bcp_up = false;
+    bool ipv6_up = false;
     bool terminated = false;
     uint32_t client_address = 0;
     uint32_t dns = 0;
@@ -66,10 +67,12 @@ class PppEngineTest : public ::testing::Test {
   };
   // Runs a ppp/ client against the engine until the client's IPCP opens or the link ends.
   Outcome Converse(uint64_t id, const std::string& user, const std::string& password,
-                   std::vector<ppp::AuthMethod> client_methods, bool bcp = false) {
+                   std::vector<ppp::AuthMethod> client_methods, bool bcp = false,
+                   bool ipv6 = false) {
     ppp::SessionConfig cfg;
     cfg.role = ppp::SessionRole::kClient;
     cfg.enable_bcp = bcp;
+    cfg.enable_ipv6cp = ipv6;
     cfg.user = user;
     cfg.password = password;
     cfg.auth_methods = client_methods;
@@ -95,6 +98,9 @@ class PppEngineTest : public ::testing::Test {
         if (e.type == ppp::SessionEvent::Type::kNetworkUp && e.protocol == ppp::kProtocolBcp) {
           o.bcp_up = true;
         }
+        if (e.type == ppp::SessionEvent::Type::kNetworkUp && e.protocol == ppp::kProtocolIpv6cp) {
+          o.ipv6_up = true;
+        }
         if (e.type == ppp::SessionEvent::Type::kTerminated) o.terminated = true;
       }
       if (c_.FindSession(id) == nullptr) o.terminated = true;
@@ -103,6 +109,11 @@ class PppEngineTest : public ::testing::Test {
     for (int k = 0; k < 3; ++k) {
       for (auto& f : (*client)->TakeOutput()) Up(id, f);
       for (auto& f : Down(id)) (void)(*client)->ReceiveFrame(f, now_);
+      for (auto& e : (*client)->TakeEvents()) {
+        if (e.type == ppp::SessionEvent::Type::kNetworkUp && e.protocol == ppp::kProtocolIpv6cp) {
+          o.ipv6_up = true;
+        }
+      }
     }
     o.client_hlak = (*client)->Hlak();
     return o;
@@ -113,6 +124,23 @@ class PppEngineTest : public ::testing::Test {
   Controller c_;
   size_t cursor_ = 0;
 };
+
+// The data plane forwards no IPv6, so IPV6CP is not offered: a client asking for it (as Windows
+// and sstpc/pppd do) gets a Protocol-Reject and still gets IPv4, and the data plane is told of one
+// network layer only, without interface identifiers.
+TEST_F(PppEngineTest, Ipv6cpIsRejectedAndIpv4StillComesUp) {
+  const uint64_t id = ring::MakeSessionId(0, 21);
+  Outcome o = Converse(id, "Laptop", "123", {ppp::AuthMethod::kMsChapV2}, false, true);
+  ASSERT_TRUE(o.network_up);
+  // Converse runs a few rounds past IPCP, in which an accepted IPV6CP would have opened too.
+  EXPECT_FALSE(o.ipv6_up);
+  auto up = sink_.Of(ring::MsgType::kSessionUp);
+  ASSERT_EQ(up.size(), 1u);
+  const auto& u = std::get<ring::SessionUp>(up[0].body);
+  EXPECT_EQ(u.local_ifid, 0u);
+  EXPECT_EQ(u.remote_ifid, 0u);
+  EXPECT_EQ(u.remote_v4.ToString(), "198.19.101.100");
+}
 
 struct MethodCase {
   const char* server_auth;
