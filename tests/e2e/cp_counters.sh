@@ -24,7 +24,10 @@ N=20
 # field NAME TEXT: the number after "NAME=" or "NAME: " in TEXT (the first one).
 field() {
   local v
-  v=$(sed -n "s/.*[ ]$1[=:] *\([0-9][0-9]*\).*/\1/p" <<<"$2" | head -1)
+  # All matches into the variable, then keep the first line (no `| head -1`: under pipefail sed
+  # could be killed by SIGPIPE once head has exited).
+  v=$(sed -n "s/.*[ ]$1[=:] *\([0-9][0-9]*\).*/\1/p" <<<"$2")
+  v=${v%%$'\n'*}
   [ -n "$v" ] || fail "no $1 in: $2"
   echo "$v"
 }

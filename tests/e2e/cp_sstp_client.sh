@@ -66,8 +66,13 @@ conf=$HOME_RUN/clients/sstp-out1.conf
 [ "$(stat -c %a "$conf")" = 600 ] || fail "config file mode $(stat -c %a "$conf")"
 pid=$(client_pid)
 alive "$pid" || fail "no client pid in the log"
-if tr '\0' ' ' <"/proc/$pid/cmdline" | grep -q -- "$PW"; then fail "password in argv"; fi
-log "client pid $pid: $(tr '\0' ' ' <"/proc/$pid/cmdline")"
+# Read argv into a variable first (a `producer | grep -q` under pipefail is false when grep exits
+# early and the producer gets SIGPIPE, which would hide a match); an empty or foreign cmdline
+# would make the check vacuous, so it must be this client's.
+cmdline=$(tr '\0' ' ' <"/proc/$pid/cmdline")
+log "client pid $pid: $cmdline"
+case "$cmdline" in *sstp-client*) ;; *) fail "pid $pid is not the sstp-client: '$cmdline'" ;; esac
+if grep -qF -- "$PW" <<<"$cmdline"; then fail "password in argv: $cmdline"; fi
 
 # ---- traffic: home workstation -> office workstation through the tunnel (the manual's route)
 hctl /ip route add dst-address=198.19.101.0/24 gateway=198.18.16.1
