@@ -30,75 +30,18 @@ set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-DP=$BUILD/dataplane/sstp-dataplane
-CP=$BUILD/controlplane/sstp-controlplane
-CTL=$BUILD/controlplane/sstpctl
-CLIENT=$BUILD/client/sstp-client
-P=sstpt-dps$$-
-RING=/sstpt-dps$$-ring
-W=$(mktemp -d /tmp/sstpt-dps.XXXXXX)
-PIDS=()
-CP_PID=
-DP_PID=
+# shellcheck source=../../scripts/lib/netns.sh
+source "$HERE/../../scripts/lib/netns.sh"
+sstpt_init dps
+show_on_failure "$DP_LOG" "$CP_LOG" "$W/laptop.log"
+DP_LCORES=${SSTPT_LCORES:-0}
 
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
-cleanup() {
-  local rc=$?
-  set +e
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-  [ -n "$DP_PID" ] && kill -TERM "$DP_PID" 2>/dev/null
-  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
-  for _ in $(seq 50); do
-    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
-    sleep 0.1
-  done
-  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
-  rm -f "/dev/shm/${RING#/}"
-  rm -rf "/var/run/dpdk/sstpt-dps$$" 2>/dev/null
-  if [ $rc -ne 0 ]; then
-    for f in dp cp laptop; do
-      [ -f "$W/$f.log" ] && { echo "---- $f.log (last 40 lines)" >&2; tail -40 "$W/$f.log" >&2; }
-    done
-  fi
-  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
-  exit $rc
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-nsx() {
-  local n=$1
-  shift
-  ip netns exec "${P}$n" "$@"
-}
-ctl() { "$CTL" --run-dir "$W/run" "$@"; }
-wait_for() {
-  local secs=$1 what=$2
-  shift 2
-  for _ in $(seq $((secs * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  fail "timed out waiting for $what"
-}
 dp_log_count() {
   local n
-  n=$(grep -c -- "$1" "$W/dp.log" || true)
+  n=$(grep -c -- "$1" "$DP_LOG" || true)
   echo "${n:-0}"
 }
 dp_log_more() { [ "$(dp_log_count "$1")" -gt "$2" ]; }
-dp_log_has() { grep -q -- "$1" "$W/dp.log"; }
-has_addr() {
-  local out
-  out=$(nsx "$1" ip -4 addr show dev "$2" 2>/dev/null) || return 1
-  [[ $out == *"inet $3"* ]]
-}
-stopped() { ! kill -0 "$1" 2>/dev/null; }
 
 # probe NS ADDR PORT: the kernel's TCP connect from NS, one word: open, refused, timeout or
 # unreachable (a SYN answered by RST is "refused"; no answer at all is "timeout").
@@ -127,26 +70,17 @@ expect_probe() {  # expect_probe WANT NS ADDR PORT WHY
 
 # ---- topology, control plane, data plane
 log "topology ${P}*"
-"$ROOT/scripts/topology" up --prefix "$P" >/dev/null
-for spec in office:wan0 office:lan0 laptop:eth0 home:eth0 ows:eth0 inet:p-office inet:p-laptop \
-  inet:p-home olan:p-office olan:p-ows; do
-  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
-done
+topology_up >/dev/null
+topology_offloads_off
 # The office LAN at MTU 1400 (every veth of it: a veth drops frames above its peer's MTU).
 nsx office ip link set lan0 mtu 1400
 nsx olan ip link set p-office mtu 1400
 nsx olan ip link set p-ows mtu 1400
 nsx ows ip link set eth0 mtu 1400
-mkdir -p "$W/run"
-ip netns exec "${P}office" "$CP" --run-dir "$W/run" --ring "$RING" >"$W/cp.log" 2>&1 &
-CP_PID=$!
-ip netns exec "${P}office" "$DP" --lcores "${SSTPT_LCORES:-0}" --no-huge --memory 256 --mbufs 16383 \
-  --file-prefix "sstpt-dps$$" --idle-sleep 20 \
-  --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
-  --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 --mtu 1400 \
-  --ring "$RING" --run-dir "$W/run" >"$W/dp.log" 2>&1 &
-DP_PID=$!
-wait_for 30 "control plane ready" dp_log_has "control plane ready"
+cp_start office
+# office_dp_start: the topology's two ports; --mtu applies to the last one, lan0. It returns once
+# the data plane is attached to the control plane ("control plane ready").
+office_dp_start --mtu 1400
 ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
   remote-address=198.19.101.100 >/dev/null
 ctl /ppp secret add name=Home service=sstp password=123 local-address=198.18.16.1 \
@@ -160,7 +94,7 @@ log "listener"
 expect_probe refused laptop 198.18.80.1 443 "server disabled (the default)"
 ctl /interface sstp-server server set enabled=yes authentication=mschap2 >/dev/null
 wait_for 10 "listener" dp_log_has "listening on port 443"
-grep "listening on port 443" "$W/dp.log"
+grep "listening on port 443" "$DP_LOG"
 dp_log_has "listening on port 443 (198.18.80.1, 198.19.101.1)" ||
   fail "the listener is not on exactly the data plane's own addresses"
 expect_probe open laptop 198.18.80.1 443 "enabled=yes, the WAN address"
@@ -172,7 +106,7 @@ import socket
 s = socket.socket(); s.bind(("198.19.101.10", 443)); s.listen(8)
 while True:
     c, _ = s.accept(); c.sendall(b"workstation\n"); c.close()' &
-PIDS+=($!)
+track_pid $!
 sleep 0.5
 got=$(nsx laptop python3 -c '
 import socket
@@ -202,24 +136,21 @@ expect_probe open laptop 198.18.80.1 443 "enabled=yes again"
 # ---- session MTU, ICMP errors into tunnels
 # From here on the laptop reaches the office LAN only through its tunnel.
 nsx laptop ip route del 198.19.101.0/24 via 198.18.80.1
-# client NS NAME USER [options]: our sstp-client in the background.
+# client NS NAME USER [options]: our sstp-client in the background (pid in CLIENT_PID).
 client() {
   local ns=$1 name=$2 user=$3
   shift 3
-  printf '123\n' >"$W/pw"
-  ip netns exec "${P}$ns" "$CLIENT" --connect-to 198.18.80.1 --user "$user" --password-file "$W/pw" \
-    --authentication mschap2 --verify-server=no --once --name "$name" "$@" >>"$W/$ns.log" 2>&1 &
-  PIDS+=($!)
+  client_start "$ns" "$name" "$user" 123 --authentication mschap2 --verify-server=no --once "$@"
 }
 log "sessions: laptop with MTU/MRU 1300, home router with the defaults"
 client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
-LAPTOP_PID=$!
+LAPTOP_PID=$CLIENT_PID
 client home sstp1 Home --route 198.19.101.0/24
 wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
 wait_for 30 "home address" has_addr home sstp1 198.18.16.2
-grep -E "Laptop up|Home up" "$W/dp.log"
+grep -E "Laptop up|Home up" "$DP_LOG"
 dp_log_has "Laptop up, .* mtu 1300" || fail "the laptop's session did not negotiate MTU 1300"
-home_mtu=$(grep -o "Home up, .* mtu [0-9]*" "$W/dp.log" | tail -1 | grep -o "[0-9]*$")
+home_mtu=$(grep -o "Home up, .* mtu [0-9]*" "$DP_LOG" | tail -1 | grep -o "[0-9]*$")
 [ "$home_mtu" -gt 1448 ] || fail "the home session's MTU $home_mtu leaves no room above the LAN's 1400"
 nsx ows ping -c 2 -W 2 -M do -s 1272 198.19.101.100 >/dev/null ||
   fail "a 1300-byte DF ping did not fit the laptop's 1300-byte tunnel"
@@ -249,29 +180,21 @@ iperf() {
   shift 2
   nsx ows iperf3 -s -1 -B 198.19.101.10 >/dev/null 2>&1 &
   local srv=$!
-  wait_for 10 "iperf3 server" iperf_listening
+  wait_for 10 "iperf3 server" listening ows 5201
   nsx "$from" iperf3 -c "$addr" -t 3 -J "$@" >"$W/iperf.json" || fail "iperf3 from $from $*"
   wait "$srv" 2>/dev/null || true
   python3 -c 'import json,sys; print("%.1f" % (json.load(open(sys.argv[1]))["end"]["sum_received"]["bits_per_second"]/1e6))' "$W/iperf.json"
 }
-iperf_listening() {
-  local out
-  out=$(nsx ows ss -ltn "sport = :5201")
-  [[ $out == *LISTEN* ]]
-}
-not_active() {
-  local out
-  out=$(ctl /ppp active print)
-  [[ $out != *"$1"* ]]
-}
 log "rate limits"
 kill -TERM "$LAPTOP_PID"
 wait_for 15 "laptop gone" not_active Laptop
+# The next client takes the same --name (status socket $W/laptop-sstp0.sock): the old one first.
+wait_for 15 "the laptop's client exited" stopped "$LAPTOP_PID"
 ctl /ppp profile add name=slow rate-limit=2M/2M >/dev/null
 ctl /ppp secret set Laptop profile=slow >/dev/null
 n=$(dp_log_count "Laptop up")
 client laptop sstp0 Laptop --max-mtu 1300 --max-mru 1300 --route 198.19.101.0/24
-LAPTOP_PID=$!
+LAPTOP_PID=$CLIENT_PID
 wait_for 30 "laptop up again" dp_log_more "Laptop up" "$n"
 wait_for 30 "laptop address" has_addr laptop sstp0 198.19.101.100
 dp_log_has "Laptop up, .*rate-limit rx 2000000 tx 2000000 bit/s" ||
@@ -297,7 +220,7 @@ ctl /ppp profile add name=bridged bridge=bridge1 >/dev/null
 ctl /ppp secret add name=Br service=sstp password=123 profile=bridged >/dev/null
 client laptop tap0 Br --bridge
 wait_for 30 "bridged session" dp_log_has "Br bridged with ether2"
-grep -E "Br up|bridged with|promiscuous" "$W/dp.log" >&2
+grep -E "Br up|bridged with|promiscuous" "$DP_LOG" >&2
 wait_for 10 "tap0" nsx laptop ip link show tap0
 nsx laptop ip addr add 198.19.101.60/24 dev tap0
 nsx laptop ip link set tap0 up
@@ -313,8 +236,8 @@ log "bridged: ping both ways; the workstation resolved 198.19.101.60 to the lapt
 kill -TERM "$DP_PID"
 wait_for 20 "data plane exit" stopped "$DP_PID"
 DP_PID=
-grep "bridged frames" "$W/dp.log" >&2
-summary=$(grep -o "rate-limit up [0-9]* down [0-9]*" "$W/dp.log" | tail -1)
+grep "bridged frames" "$DP_LOG" >&2
+summary=$(grep -o "rate-limit up [0-9]* down [0-9]*" "$DP_LOG" | tail -1)
 log "data plane: $summary"
 [[ $summary =~ rate-limit\ up\ [1-9][0-9]*\ down\ [1-9] ]] || fail "policed packets not counted: $summary"
 
