@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# Session setup load against our concentrator: sstp-loadgen (perf/loadgen/loadgen.cc) in the
+# laptop namespace of the manual's topology (scripts/topology) dials N SSTP sessions to
+# sstp-dataplane + sstp-controlplane (af_packet, --no-huge, as tests/e2e/server_e2e.sh runs them).
+# Same-run reference: bare TLS handshakes per second against the same listener (`openssl s_time
+# -new`, one connection at a time, handshake then close), i.e. what the TLS part alone costs.
+# Prints one JSON object. Not a test (no pass/fail on figures); run by hand as root:
+#
+#   perf/loadgen/run.sh BUILD_DIR [SESSIONS] [RATE] [DURATION]
+#
+# One secret without only-one and an address pool: every session logs in as "load" and gets its
+# own address. LOADGEN_ARGS (environment) adds generator options. DP_ARGS adds data-plane options.
+set -euo pipefail
+
+BUILD=$(cd "${1:?usage: $0 BUILD_DIR [SESSIONS] [RATE] [DURATION]}" && pwd)
+SESSIONS=${2:-200}
+RATE=${3:-50}
+DURATION=${4:-10}
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+LOADGEN=$BUILD/perf/loadgen/sstp-loadgen
+[ -x "$LOADGEN" ] || { echo "build $LOADGEN first" >&2; exit 1; }
+# shellcheck source=../../scripts/lib/netns.sh
+source "$HERE/../../scripts/lib/netns.sh"
+sstpt_init lg
+show_on_failure "$DP_LOG" "$CP_LOG"
+
+log "topology ${P}*"
+# shellcheck disable=SC2086
+office_up -- ${DP_ARGS:-}
+ctl /ip pool add name=lg ranges=198.19.104.1-198.19.111.254
+ctl /ppp secret add name=load service=sstp password=loadpw local-address=198.19.101.1 \
+  remote-address=lg
+ctl /interface sstp-server server set enabled=yes
+wait_for 10 "listener" dp_log_has "listening on port 443"
+
+# Reference: TLS handshakes/s with the same server, same namespace, same run.
+ref=$(nsx laptop timeout 20 openssl s_time -connect 198.18.80.1:443 -new -time 5 2>&1 || true)
+ref_line=$(grep -E "connections in [0-9.]+s" <<<"$ref" || true)
+ref_line=${ref_line%%$'\n'*}
+ref_conns=$(sed -n 's/^\([0-9][0-9]*\) connections in \([0-9.]*\)s.*/\1/p' <<<"$ref_line")
+ref_secs=$(sed -n 's/^\([0-9][0-9]*\) connections in \([0-9.]*\)s.*/\2/p' <<<"$ref_line")
+[ -n "$ref_conns" ] || { log "openssl s_time said: $ref"; ref_conns=0; ref_secs=1; }
+ref_rate=$(awk -v c="$ref_conns" -v s="$ref_secs" 'BEGIN { printf "%.1f", (s > 0 ? c / s : 0) }')
+log "reference: $ref_line"
+
+log "sstp-loadgen: $SESSIONS sessions at $RATE/s, held ${DURATION}s"
+# shellcheck disable=SC2086
+out=$(nsx laptop "$LOADGEN" --connect-to 198.18.80.1:443 --user load --password loadpw \
+  --sessions "$SESSIONS" --rate "$RATE" --duration "$DURATION" --verify-server=no \
+  ${LOADGEN_ARGS:-} 2>"$W/loadgen.err") || log "sstp-loadgen exited non-zero"
+[ -s "$W/loadgen.err" ] && tail -5 "$W/loadgen.err" >&2
+[ -n "$out" ] || fail "sstp-loadgen printed nothing"
+active=$(ctl /ppp active print count-only 2>/dev/null || true)
+printf '{"loadgen": %s, "reference_tls_handshakes_per_s": %s, "reference": "%s", "load_average": "%s"}\n' \
+  "$out" "$ref_rate" "openssl s_time -new, sequential, same server and namespace" \
+  "$(cut -d' ' -f1-3 /proc/loadavg)"
+log "active after run: ${active:-?}"
