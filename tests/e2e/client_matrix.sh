@@ -41,105 +41,48 @@ set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR}" && pwd)
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-ROOT=$(cd "$HERE/../.." && pwd)
-DP=$BUILD/dataplane/sstp-dataplane
-CP=$BUILD/controlplane/sstp-controlplane
-CTL=$BUILD/controlplane/sstpctl
-CLIENT=$BUILD/client/sstp-client
-P=sstpt-cm$$-
-RING=/sstpt-cm$$-ring
-W=$(mktemp -d /tmp/sstpt-cm.XXXXXX)
+# shellcheck source=../../scripts/lib/netns.sh
+source "$HERE/../../scripts/lib/netns.sh"
+sstpt_init cm
 FILES=$W/files
-CP_PID=
-DP_PID=
 PROXY_PID=
-CLIENT_PIDS=()
 CASES=0
 
-log() { echo "[$(date +%H:%M:%S)] $*" >&2; }
-fail() {
-  log "FAIL: $*"
-  exit 1
-}
 case_start() {
   CASES=$((CASES + 1))
   log "---- case $1"
 }
 
-cleanup() {
-  local rc=$?
+# The library's teardown, then on failure the logs without the data plane's counter dump at exit
+# ("name value" lines, which would fill the last 40 lines), then the library's own exit.
+cm_exit() {
+  local rc=$? f
   set +e
-  for p in "${CLIENT_PIDS[@]}"; do kill -TERM "$p" 2>/dev/null; done
-  [ -n "$PROXY_PID" ] && kill "$PROXY_PID" 2>/dev/null
-  [ -n "$DP_PID" ] && kill -CONT "$DP_PID" 2>/dev/null && kill -TERM "$DP_PID" 2>/dev/null
-  [ -n "$CP_PID" ] && kill -TERM "$CP_PID" 2>/dev/null
-  for _ in $(seq 50); do
-    { [ -n "$DP_PID" ] && kill -0 "$DP_PID" 2>/dev/null; } || break
-    sleep 0.1
-  done
-  "$ROOT/scripts/topology" down --prefix "$P" >/dev/null 2>&1
-  rm -f "/dev/shm/${RING#/}"
-  rm -rf /var/run/dpdk/sstpt-cm$$* 2>/dev/null
-  if [ $rc -ne 0 ]; then
-    for f in dp cp client home tinyproxy; do
-      # (the data plane's counter dump at exit left out)
+  # The keepalive case freezes the data plane: let it run its graceful stop.
+  [ -n "$DP_PID" ] && kill -CONT "$DP_PID" 2>/dev/null
+  sstpt_teardown
+  if [ $rc -ne 0 ] && [ $rc -ne 130 ]; then
+    for f in dp cp home tinyproxy; do
       [ -f "$W/$f.log" ] && { echo "---- $f.log (last 40 lines)" >&2; grep -v '^[a-z_0-9]* [0-9]*$' "$W/$f.log" | tail -40 >&2; }
     done
   fi
-  [ -z "${SSTPT_KEEP:-}" ] && rm -rf "$W"
-  exit $rc
+  (exit $rc)
+  sstpt_exit
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-nsx() {
-  local n=$1
-  shift
-  ip netns exec "${P}$n" "$@"
-}
-ctl() { "$CTL" --run-dir "$W/run" "$@"; }
-
-# wait_for SECONDS WHAT CMD...: polls CMD every 0.2 s (bounded; the bound is a safety net).
-wait_for() {
-  local secs=$1 what=$2
-  shift 2
-  for _ in $(seq $((secs * 5))); do
-    if "$@" >/dev/null 2>&1; then return 0; fi
-    sleep 0.2
-  done
-  fail "timed out waiting for $what"
-}
+trap cm_exit EXIT
 
 # Predicates read whole outputs into variables first: `producer | grep -q` under pipefail fails
 # when grep exits before the producer's last write.
 has() {  # has TEXT PATTERN
   grep -q -- "$2" <<<"$1"
 }
-has_addr() {
-  local out
-  out=$(nsx "$1" ip -4 addr show dev "$2" 2>/dev/null) || return 1
-  has "$out" "inet $3"
-}
-active_has() {
-  local out
-  out=$(ctl /ppp active print) || return 1
-  has "$out" "$1"
-}
-not_active() { ! active_has "$1"; }
-dp_log_has() { grep -q -- "$1" "$W/dp.log"; }
 log_has() { grep -q -- "$2" "$W/$1.log"; }
 # count_ge FILE PATTERN N: at least N lines of FILE match (a function, so wait_for re-reads it).
 count_ge() { [ "$(grep -c -- "$2" "$1" || true)" -ge "$3" ]; }
-stopped() { ! kill -0 "$1" 2>/dev/null; }
 status_has() {  # status_has NAME PATTERN: the running client's --status output
   local out
   out=$("$CLIENT" --status --status-socket "$W/$1.sock" 2>&1) || return 1
   has "$out" "$2"
-}
-listening() {  # listening NS PORT
-  local out
-  out=$(nsx "$1" ss -ltnH "sport = :$2") || return 1
-  has "$out" LISTEN
 }
 
 # client LOGNAME IFNAME [options...]: the laptop's sstp-client, in the background (LAST_CLIENT is
@@ -153,8 +96,8 @@ client() {
   ip netns exec "${P}laptop" env ${CLIENT_ENV:-} "$CLIENT" --connect-to 198.18.80.1 --user Laptop \
     --password-file "$W/laptop.pw" --name "$name" --status-socket "$W/$name.sock" \
     --reconnect-interval 500ms --reconnect-max-interval 2s "$@" >>"$W/$logname.log" 2>&1 &
-  CLIENT_PIDS+=($!)
   LAST_CLIENT=$!
+  track_pid "$LAST_CLIENT"
 }
 # stop_client PID: SIGTERM, the client must disconnect and exit by itself.
 stop_client() {
@@ -169,7 +112,11 @@ refused() {
   wait "$pid" 2>/dev/null || rc=$?
   [ "$rc" = 1 ] || fail "$1: exit status $rc, expected 1"
   log_has "$1" "$2" || fail "$1: no \"$2\" in the client's log"
-  grep -- "$2" "$W/$1.log" | head -2 >&2
+  # Matches captured first: `grep | head` under pipefail fails when head exits before grep's
+  # last write (SIGPIPE).
+  local lines
+  lines=$(grep -- "$2" "$W/$1.log")
+  head -2 <<<"$lines" >&2
   not_active Laptop || fail "$1: a refused client has a session"
 }
 ping_office() {  # the laptop's tunnel forwards both ways
@@ -177,14 +124,10 @@ ping_office() {  # the laptop's tunnel forwards both ways
   nsx ows ping -c 2 -W 2 198.19.101.100 >/dev/null || fail "$1: office workstation -> laptop"
 }
 
-start_dp() {
-  ip netns exec "${P}office" "$DP" --lcores 0 --no-huge --memory 256 --mbufs 16383 \
-    --file-prefix sstpt-cm$$ --idle-sleep 20 \
-    --port net_af_packet0,iface=wan0 --address 198.18.80.1/24 \
-    --port net_af_packet1,iface=lan0 --address 198.19.101.1/24 \
-    --ring "$RING" --run-dir "$W/run" --sstp-ca "$FILES/ca.pem" "$@" >>"$W/dp.log" 2>&1 &
-  DP_PID=$!
-}
+# start_dp [ARGS...]: office_dp_start (the topology's two ports, --lcores 0) with the server's
+# CA; returns once the data plane is attached to the control plane. An earlier dp.log is kept
+# as dp.log.N.
+start_dp() { office_dp_start --sstp-ca "$FILES/ca.pem" "$@"; }
 
 # ---- certificates: the server's CA (trusted) and another CA (not), a server certificate for
 # 198.18.80.1 and one for another name, client certificates from each CA
@@ -217,19 +160,12 @@ chmod 600 "$W/laptop.pw" "$W/home.pw"
 
 # ---- the network, the server
 log "topology ${P}*"
-"$ROOT/scripts/topology" up --prefix "$P"
+topology_up
 # af_packet reads the veths: the kernel peers must send real segments with full checksums.
-for spec in office:wan0 office:lan0 laptop:eth0 home:eth0 ows:eth0 inet:p-office inet:p-laptop \
-  inet:p-home olan:p-office olan:p-ows; do
-  nsx "${spec%%:*}" python3 "$ROOT/tests/dataplane/ethtool_off.py" "${spec#*:}" >/dev/null
-done
+topology_offloads_off
 
-mkdir -p "$W/run"
-ip netns exec "${P}office" "$CP" --run-dir "$W/run" --files-dir "$FILES" --ring "$RING" \
-  --log-level debug >"$W/cp.log" 2>&1 &
-CP_PID=$!
+cp_start office --files-dir "$FILES" --log-level debug
 start_dp
-wait_for 30 "control plane ready" dp_log_has "control plane ready"
 
 ctl /certificate import file-name=server.pem name=server
 ctl /certificate import file-name=wrongname.pem name=wrongname
@@ -263,7 +199,7 @@ for m in mschap2 mschap1 chap pap; do
   log_has "auth-$m" "received SIGTERM: disconnecting" || fail "auth-$m: no disconnecting line"
   wait_for 15 "laptop gone ($m)" not_active Laptop
 done
-grep "crypto binding verified" "$W/dp.log" | tail -4 >&2
+grep "crypto binding verified" "$DP_LOG" | tail -4 >&2
 
 case_start auth-mismatch
 ctl /interface sstp-server server set authentication=pap
@@ -281,12 +217,12 @@ wait_for 30 "laptop address (client certificate)" has_addr laptop sstp0 198.19.1
 ping_office client-cert
 stop_client "$pid"
 wait_for 15 "laptop gone (client certificate)" not_active Laptop
-n=$(grep -c "TLS handshake failed" "$W/dp.log" || true)
+n=$(grep -c "TLS handshake failed" "$DP_LOG" || true)
 client cert-stranger sstp0 "${TRUST[@]}" --certificate "$FILES/stranger.pem" --once
 refused cert-stranger "disconnected: .*the server refused our client certificate"
 wait_for 10 "the server's log of the refused certificate" \
-  count_ge "$W/dp.log" "TLS handshake failed" $((n + 1))
-grep "TLS handshake failed" "$W/dp.log" | tail -1 >&2
+  count_ge "$DP_LOG" "TLS handshake failed" $((n + 1))
+grep "TLS handshake failed" "$DP_LOG" | tail -1 >&2
 client cert-none sstp0 "${TRUST[@]}" --once
 refused cert-none "disconnected: .*the server requires a client certificate"
 ctl /interface sstp-server server set require-client-certificate=no
@@ -343,8 +279,8 @@ ${1:-}
 EOF
   : >"$W/px/tinyproxy.log"
   chmod 666 "$W/px/tinyproxy.log"
-  ip netns exec "${P}home" tinyproxy -d -c "$W/px/tinyproxy.conf" >"$W/tinyproxy.log" 2>&1 &
-  PROXY_PID=$!
+  nsx_bg home tinyproxy -d -c "$W/px/tinyproxy.conf" >"$W/tinyproxy.log" 2>&1
+  PROXY_PID=$BG_PID
   wait_for 10 "tinyproxy to listen" listening home 8888
 }
 start_proxy
@@ -428,11 +364,10 @@ if out=$(nsx laptop "$CLIENT" --connect-to 198.18.80.1 --user Laptop --password-
 fi
 has "$out" "SSTP_CLIENT_ALLOW_FAULTS=1" || { echo "$out" >&2; fail "tamper-mac: refusal unclear"; }
 : >"$W/home.log"
-ip netns exec "${P}home" "$CLIENT" --connect-to 198.18.80.1 --user Home --password-file "$W/home.pw" \
+nsx_bg home "$CLIENT" --connect-to 198.18.80.1 --user Home --password-file "$W/home.pw" \
   "${TRUST[@]}" --name sstp1 --status-socket "$W/sstp1.sock" --route 198.19.101.0/24 \
-  >>"$W/home.log" 2>&1 &
-CLIENT_PIDS+=($!)
-home_pid=$!
+  >>"$W/home.log" 2>&1
+home_pid=$BG_PID
 wait_for 30 "home router connected" status_has sstp1 'status: "connected"'
 nsx hws ping -c 2 -W 2 198.19.101.10 >/dev/null || fail "tamper-mac: home workstation -> office"
 nsx hws ping -c 25 -i 0.2 -W 2 198.19.101.10 >"$W/home-ping.txt" 2>&1 &
@@ -443,7 +378,7 @@ refused tamper "disconnected: the server aborted the call"
 log_has tamper "WARNING: testing fault tamper-compound-mac" || fail "tamper-mac: no warning"
 wait_for 10 "the server's log of the binding failure" \
   dp_log_has "(Laptop) closed: crypto-binding-failed: crypto binding Compound MAC is wrong"
-grep "crypto-binding-failed" "$W/dp.log" | tail -1 >&2
+grep "crypto-binding-failed" "$DP_LOG" | tail -1 >&2
 wait "$ping_pid" || { cat "$W/home-ping.txt" >&2; fail "tamper-mac: the home session stopped forwarding"; }
 has "$(cat "$W/home-ping.txt")" "25 received" ||
   { cat "$W/home-ping.txt" >&2; fail "tamper-mac: the home session lost packets"; }
@@ -459,10 +394,9 @@ ctl /interface bridge port add bridge=bridge1 interface=ether2
 ctl /ppp profile add name=bridged bridge=bridge1
 ctl /ppp secret add name=Branch service=sstp password=123 profile=bridged
 : >"$W/bridge.log"
-ip netns exec "${P}home" "$CLIENT" --connect-to 198.18.80.1 --user Branch --password-file "$W/home.pw" \
-  "${TRUST[@]}" --bridge --name sstpbr0 --status-socket "$W/sstpbr0.sock" >>"$W/bridge.log" 2>&1 &
-CLIENT_PIDS+=($!)
-bridge_pid=$!
+nsx_bg home "$CLIENT" --connect-to 198.18.80.1 --user Branch --password-file "$W/home.pw" \
+  "${TRUST[@]}" --bridge --name sstpbr0 --status-socket "$W/sstpbr0.sock" >>"$W/bridge.log" 2>&1
+bridge_pid=$BG_PID
 wait_for 30 "the bridged client connected" status_has sstpbr0 'status: "connected"'
 log_has bridge "connected: bridged Ethernet (BCP)" || fail "bridge: no connected line"
 status_has sstpbr0 "bridge: BCP" || fail "bridge: --status has no bridge row"
@@ -518,7 +452,7 @@ wait_for 15 "laptop gone (keepalive)" not_active Laptop
 case_start anonymous-both
 kill -TERM "$DP_PID"
 wait_for 20 "the data plane to stop (anonymous)" stopped "$DP_PID"
-: >"$W/dp.log"
+: >"$DP_LOG"
 start_dp --sstp-anonymous-tls
 wait_for 30 "control plane ready (anonymous)" dp_log_has "control plane ready"
 wait_for 10 "the data plane's INSECURE warning" dp_log_has "INSECURE: anonymous TLS"
