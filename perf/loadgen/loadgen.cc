@@ -15,6 +15,7 @@
 #include <netinet/tcp.h>
 #include <openssl/rand.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -51,6 +52,9 @@ struct Options {
   bool verify_server = true;
   std::string ca_file;
   std::vector<sockaddr_in> sources;
+  // Reference mode: count a session as set up when the TLS handshake completes, then close it.
+  // The same concurrency, sockets and TLS stack as a full run, without SSTP and PPP.
+  bool tls_only = false;
   bool ipv6 = false;  // IPV6CP as well (off: one NCP, like most load tests of IPv4 pools)
 };
 
@@ -59,7 +63,8 @@ void Usage() {
       stderr,
       "usage: sstp-loadgen --connect-to HOST[:PORT] --password PW [--user NAME|PATTERN%%d]\n"
       "  [--sessions N] [--rate R/s] [--duration S] [--setup-timeout S]\n"
-      "  [--verify-server=no | --ca-file FILE] [--source-addresses A,B,...] [--ipv6]\n");
+      "  [--verify-server=no | --ca-file FILE] [--source-addresses A,B,...] [--ipv6]\n"
+      "  [--tls-only: reference, TCP + TLS handshake only]\n");
 }
 
 bool ParseOptions(int argc, char** argv, Options& o) {
@@ -79,6 +84,10 @@ bool ParseOptions(int argc, char** argv, Options& o) {
     };
     if (a == "--ipv6") {
       o.ipv6 = true;
+      continue;
+    }
+    if (a == "--tls-only") {
+      o.tls_only = true;
       continue;
     }
     if (a == "--help" || a == "-h") return false;
@@ -163,6 +172,7 @@ class LoadGen {
  private:
   void StartSession(absl::Time now);
   void OnEvent(Session* s, uint32_t events, absl::Time now);
+  void MarkEstablished(Session* s, absl::Time now);
   void Progress(Session* s, absl::Time now);  // after any input: flush, check, rearm
   void Flush(Session* s);
   void Finish(Session* s, const std::string& reason, absl::Time now);
@@ -176,6 +186,7 @@ class LoadGen {
   std::vector<std::unique_ptr<Session>> sessions_;  // live ones (nullptr once finished)
   int started_ = 0, established_ = 0, failed_ = 0, dropped_ = 0, live_connected_ = 0, peak_ = 0;
   int in_setup_ = 0;
+  bool disconnecting_ = false;  // our orderly end is under way: closes are not drops
   std::map<std::string, int> reasons_;
   std::vector<double> latencies_ms_;
   absl::Time first_established_ = absl::InfiniteFuture(), last_established_ = absl::InfinitePast();
@@ -261,20 +272,22 @@ void LoadGen::Flush(Session* s) {
   s->out_pos = 0;
 }
 
+void LoadGen::MarkEstablished(Session* s, absl::Time now) {
+  s->established = true;
+  --in_setup_;
+  ++established_;
+  ++live_connected_;
+  peak_ = std::max(peak_, live_connected_);
+  latencies_ms_.push_back(absl::ToDoubleMilliseconds(now - s->started));
+  first_established_ = std::min(first_established_, now);
+  last_established_ = std::max(last_established_, now);
+}
+
 void LoadGen::Progress(Session* s, absl::Time now) {
   Flush(s);
-  if (s->reached_connected && !s->established) {
-    s->established = true;
-    --in_setup_;
-    ++established_;
-    ++live_connected_;
-    peak_ = std::max(peak_, live_connected_);
-    latencies_ms_.push_back(absl::ToDoubleMilliseconds(now - s->started));
-    first_established_ = std::min(first_established_, now);
-    last_established_ = std::max(last_established_, now);
-  }
+  if (s->reached_connected && !s->established) MarkEstablished(s, now);
   if (s->engine->closed()) {
-    if (s->established) ++dropped_;
+    if (s->established && !disconnecting_) ++dropped_;
     return Finish(s, s->engine->close_reason(), now);
   }
   Rearm(s);
@@ -298,6 +311,10 @@ void LoadGen::OnEvent(Session* s, uint32_t events, absl::Time now) {
     if (*r != client::IoWait::kNone) {
       s->tls_wait = *r;
       return Rearm(s);
+    }
+    if (o_.tls_only) {
+      MarkEstablished(s, now);
+      return Finish(s, "", now);
     }
     client::EngineConfig ec;
     ec.host = o_.host;
@@ -356,6 +373,12 @@ double Percentile(std::vector<double> v, double p) {
 }
 
 void LoadGen::Print(absl::Time t0, absl::Time end) {
+  // The generator's own CPU (user + system): on a shared box it tells whether the client side,
+  // not the server, was the limit.
+  rusage ru{};
+  (void)getrusage(RUSAGE_SELF, &ru);
+  const double cpu = static_cast<double>(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) +
+                     static_cast<double>(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e6;
   double span = established_ > 0 ? absl::ToDoubleSeconds(last_established_ - t0) : 0;
   std::string r = "{";
   for (const auto& [k, n] : reasons_) {
@@ -364,15 +387,16 @@ void LoadGen::Print(absl::Time t0, absl::Time end) {
   }
   r += "}";
   std::printf(
-      "{\"server\": %s, \"port\": %d, \"rate_requested_per_s\": %.1f, \"sessions_attempted\": %d, "
+      "{\"mode\": \"%s\", \"server\": %s, \"port\": %d, \"rate_requested_per_s\": %.1f, "
+      "\"sessions_attempted\": %d, "
       "\"sessions_established\": %d, \"sessions_failed\": %d, \"failure_reasons\": %s, "
       "\"dropped_after_established\": %d, \"setup_rate_per_s\": %.1f, \"setup_latency_ms\": "
       "{\"p50\": %.1f, \"p99\": %.1f, \"max\": %.1f}, \"peak_concurrent_sessions\": %d, "
-      "\"run_seconds\": %.2f}\n",
-      JsonString(o_.host).c_str(), o_.port, o_.rate, started_, established_, failed_, r.c_str(),
-      dropped_, span > 0 ? established_ / span : 0.0, Percentile(latencies_ms_, 0.5),
-      Percentile(latencies_ms_, 0.99), Percentile(latencies_ms_, 1.0), peak_,
-      absl::ToDoubleSeconds(end - t0));
+      "\"run_seconds\": %.2f, \"generator_cpu_seconds\": %.2f}\n",
+      o_.tls_only ? "tls-only" : "sstp", JsonString(o_.host).c_str(), o_.port, o_.rate, started_,
+      established_, failed_, r.c_str(), dropped_, span > 0 ? established_ / span : 0.0,
+      Percentile(latencies_ms_, 0.5), Percentile(latencies_ms_, 0.99),
+      Percentile(latencies_ms_, 1.0), peak_, absl::ToDoubleSeconds(end - t0), cpu);
 }
 
 int LoadGen::Run() {
@@ -391,7 +415,6 @@ int LoadGen::Run() {
 
   const absl::Time t0 = absl::Now();
   const absl::Time stop = t0 + absl::Seconds(o_.duration);
-  bool disconnecting = false;
   absl::Time hard_end = absl::InfiniteFuture();
   std::vector<epoll_event> evs(256);
   for (;;) {
@@ -417,9 +440,9 @@ int LoadGen::Run() {
                                    [](const auto& s) { return !s->failure.empty(); }),
                     sessions_.end());
     const bool all_started = started_ >= o_.sessions;
-    if (!disconnecting && all_started && (in_setup_ == 0 && now >= stop)) {
+    if (!disconnecting_ && all_started && (in_setup_ == 0 && now >= stop)) {
       // Orderly end: LCP Terminate and CALL_DISCONNECT, then wait a little for the server.
-      disconnecting = true;
+      disconnecting_ = true;
       hard_end = now + absl::Seconds(3);
       for (auto& s : sessions_) {
         if (!s->engine) continue;
@@ -427,7 +450,7 @@ int LoadGen::Run() {
         Progress(s.get(), now);
       }
     }
-    if (disconnecting && (sessions_.empty() || now >= hard_end)) break;
+    if (disconnecting_ && (sessions_.empty() || now >= hard_end)) break;
     int n = epoll_wait(ep_, evs.data(), static_cast<int>(evs.size()), 5);
     now = absl::Now();
     for (int i = 0; i < n; ++i) {
