@@ -10,6 +10,8 @@
 #
 # One secret without only-one and an address pool: every session logs in as "load" and gets its
 # own address. LOADGEN_ARGS (environment) adds generator options. DP_ARGS adds data-plane options.
+# SOURCES=N (1-100) adds 198.18.80.100.. on the laptop's eth0 and spreads the sessions over them
+# (--source-addresses): past ~28000 sessions one source address runs out of ephemeral ports.
 set -euo pipefail
 
 BUILD=$(cd "${1:?usage: $0 BUILD_DIR [SESSIONS] [RATE] [DURATION]}" && pwd)
@@ -32,6 +34,15 @@ ctl /ppp secret add name=load service=sstp password=loadpw local-address=198.19.
   remote-address=lg
 ctl /interface sstp-server server set enabled=yes
 wait_for 10 "listener" dp_log_has "listening on port 443"
+SRC_ARGS=()
+if [ "${SOURCES:-0}" -gt 0 ]; then
+  srcs=""
+  for ((i = 0; i < SOURCES; i++)); do
+    nsx laptop ip addr add "198.18.80.$((100 + i))/24" dev eth0
+    srcs+="${srcs:+,}198.18.80.$((100 + i))"
+  done
+  SRC_ARGS=(--source-addresses "$srcs")
+fi
 
 # Reference: TLS handshakes/s with the same server, same namespace, same run.
 ref=$(nsx laptop timeout 20 openssl s_time -connect 198.18.80.1:443 -new -time 5 2>&1 || true)
@@ -50,7 +61,7 @@ loadgen() {
   local out
   # shellcheck disable=SC2086
   out=$(nsx laptop "$LOADGEN" --connect-to 198.18.80.1:443 --user load --password loadpw \
-    --sessions "$SESSIONS" --rate "$RATE" --verify-server=no ${LOADGEN_ARGS:-} "$@" \
+    --sessions "$SESSIONS" --rate "$RATE" --verify-server=no "${SRC_ARGS[@]}" ${LOADGEN_ARGS:-} "$@" \
     2>"$W/loadgen.err") || log "sstp-loadgen exited non-zero"
   if [ -s "$W/loadgen.err" ]; then tail -5 "$W/loadgen.err" >&2; fi
   [ -n "$out" ] || fail "sstp-loadgen printed nothing"
