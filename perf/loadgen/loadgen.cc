@@ -299,6 +299,7 @@ void LoadGen::OnEvent(Session* s, uint32_t events, absl::Time now) {
     socklen_t len = sizeof(err);
     (void)getsockopt(s->fd, SOL_SOCKET, SO_ERROR, &err, &len);
     if (err != 0) return Finish(s, absl::StrCat("connect: ", std::strerror(err)), now);
+    if (events & (EPOLLERR | EPOLLHUP)) return Finish(s, "connect: hung up", now);
     if (!(events & EPOLLOUT)) return;
     auto t = client::TlsConnection::Create(*ctx_, s->fd, o_.host);
     if (!t.ok()) return Finish(s, std::string(t.status().message()), now);
