@@ -77,6 +77,12 @@ size_t PppHeaderOf(const rte_mbuf* m) {
 }
 constexpr uint32_t kDownBudget = 256;  // ring records handled per worker per loop iteration
 constexpr uint64_t kTimerPeriodNs = 10'000'000;
+// Accepted connections waiting for a TLS handshake slot (TlsConfig::max_concurrent_handshakes),
+// per lcore. A reconnection storm after an outage (every client dialling at once) is served in
+// turn instead of being reset: a reset client backs off for seconds, a waiting one is served in
+// milliseconds. Beyond this bound, and after kHandshakeWaitMax, connections are refused.
+constexpr size_t kMaxHandshakeWaiting = 8192;
+constexpr absl::Duration kHandshakeWaitMax = absl::Seconds(30);
 constexpr uint64_t kCountersPeriodNs = 1'000'000'000;
 constexpr uint64_t kStopGraceNs = 2'000'000'000;  // graceful stop: wait this long for the ACKs
 
@@ -144,6 +150,10 @@ class Call final : public sstp::Sink {
   ring::CloseReason close_reason_ = ring::CloseReason::kUnknown;
   std::string close_detail_;
   std::string peer_;  // "a.b.c.d:port" for the log
+  // Waiting for a handshake slot (Lcore::hs_waiting_): the ClientHello bytes received meanwhile
+  // (already consumed from TCP's window; one flight at most) and when the wait began.
+  rte_mbuf* hs_wait_rx_ = nullptr;
+  absl::Time hs_wait_since_ = absl::InfinitePast();
 };
 
 class Lcore final : public tcp::Handler {
@@ -158,6 +168,7 @@ class Lcore final : public tcp::Handler {
 
   // tcp::Handler
   bool OnAccept(Conn* c) override;
+  void AdmitWaiting();
   void OnData(Conn* c, rte_mbuf* data) override;
   void OnWritable(Conn* c) override;
   void OnPeerClosed(Conn* c) override;
@@ -166,7 +177,6 @@ class Lcore final : public tcp::Handler {
   // Used by Call.
   absl::Time Now() const { return absl::FromUnixNanos(int64_t(w_->now_ns)); }
   void SealAndQueue(Call* call, absl::Span<const uint8_t> a, absl::Span<const uint8_t> b);
-  void SendRaw(Call* call, absl::Span<const uint8_t> bytes);
   void PushUp(ring::MsgType type, uint64_t session, const ring::Message& body);
   void ForwardUp(Call* call, absl::Span<const uint8_t> frame);
   void AfterSm(Call* call);
@@ -221,6 +231,7 @@ class Lcore final : public tcp::Handler {
   std::vector<uint32_t> listen_ips_;  // the data plane's own port addresses, one listener each
   uint32_t serial_ = 0;
   absl::flat_hash_map<uint32_t, Call*> calls_;
+  std::deque<uint32_t> hs_waiting_;  // keys of accepted calls waiting for a handshake slot
   std::vector<Call*> graveyard_;
   TlsLcore tl_;  // what this lcore's TLS connections share (tls_conn.h)
   uint64_t next_timer_ns_ = 0;
@@ -235,7 +246,7 @@ class Lcore final : public tcp::Handler {
   struct Stats {
     uint64_t accepted = 0, refused = 0, tls_failed = 0, http_failed = 0, calls_opened = 0,
              calls_closed = 0, up_packets = 0, up_bytes = 0, down_packets = 0, down_bytes = 0,
-             up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_protocol = 0,
+             hs_waited = 0, up_dropped_spoof = 0, up_dropped_bad = 0, up_dropped_protocol = 0,
              up_dropped_not_up = 0, up_dropped_local = 0, down_dropped_no_session = 0,
              down_dropped_no_space = 0, down_dropped_too_big = 0, down_queued = 0,
              down_queue_peak = 0, up_dropped_rate = 0, down_dropped_rate = 0, bridge_up_frames = 0,
@@ -290,7 +301,10 @@ ring::CloseReason ReasonOf(const sstp::Event& e) {
 // ------------------------------------------------------------------------------------------------
 // Call
 
-Call::~Call() { lc_->DropDownQueue(this); }
+Call::~Call() {
+  lc_->DropDownQueue(this);
+  if (hs_wait_rx_ != nullptr) rte_pktmbuf_free(hs_wait_rx_);
+}
 
 void Call::SendSstp(absl::Span<const uint8_t> head, absl::Span<const uint8_t> tail) {
   if (tls_.conn == nullptr || tcp_closing_) return;
@@ -423,19 +437,21 @@ void Lcore::Stop() {
   }
   for (Call* c : graveyard_) delete c;
   graveyard_.clear();
-  Log("worker %u: SSTP: %u accepted, %u refused, %u TLS failures, %u calls opened, %u closed; "
+  Log("worker %u: SSTP: %u accepted (%u waited for a handshake slot), %u refused, %u TLS failures, "
+      "%u calls opened, %u closed; "
       "upstream %u packets %u bytes, downstream %u packets %u bytes (%u waited for send space, "
       "at most %u in one session); drops: spoofed %u, bad %u, not IPv4 %u, not up %u, "
       "no session %u, "
       "down queue full %u, too big %u, rate-limit up %u down %u; ring full %u; bridged frames up "
       "%u down %u, flooded %u, filtered %u, bad %u",
-      w_->index, stats.accepted, stats.refused, stats.tls_failed, stats.calls_opened,
-      stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets, stats.down_bytes,
-      stats.down_queued, stats.down_queue_peak, stats.up_dropped_spoof, stats.up_dropped_bad,
-      stats.up_dropped_protocol, stats.up_dropped_not_up, stats.down_dropped_no_session,
-      stats.down_dropped_no_space, stats.down_dropped_too_big, stats.up_dropped_rate,
-      stats.down_dropped_rate, stats.ring_full, stats.bridge_up_frames, stats.bridge_down_frames,
-      stats.bridge_flooded, stats.bridge_filtered, stats.bridge_dropped_bad);
+      w_->index, stats.accepted, stats.hs_waited, stats.refused, stats.tls_failed,
+      stats.calls_opened, stats.calls_closed, stats.up_packets, stats.up_bytes, stats.down_packets,
+      stats.down_bytes, stats.down_queued, stats.down_queue_peak, stats.up_dropped_spoof,
+      stats.up_dropped_bad, stats.up_dropped_protocol, stats.up_dropped_not_up,
+      stats.down_dropped_no_session, stats.down_dropped_no_space, stats.down_dropped_too_big,
+      stats.up_dropped_rate, stats.down_dropped_rate, stats.ring_full, stats.bridge_up_frames,
+      stats.bridge_down_frames, stats.bridge_flooded, stats.bridge_filtered,
+      stats.bridge_dropped_bad);
 }
 
 void Lcore::ApplyConfig() {
@@ -468,7 +484,7 @@ void Lcore::ApplyConfig() {
           cfg_.require_client_certificate && !srv_->opts_.ca_file.empty();
       tc.ca_file = srv_->opts_.ca_file;
     }
-    tc.max_concurrent_handshakes = 256;
+    tc.max_concurrent_handshakes = int(srv_->opts_.max_handshakes);
     tc.handshake_timeout = absl::Seconds(30);
     auto ctx = tls::TlsContext::Create(*crypto_, tc, absl::Now());
     if (!ctx.ok()) {
@@ -530,8 +546,13 @@ bool Lcore::OnAccept(Conn* c) {
     ++stats.refused;
     return false;
   }
-  auto hs = tls::Handshake::Create(*tls_, Now());
-  if (!hs.ok()) {
+  // Calls that waited are served first (FIFO); a new one queues behind them.
+  absl::StatusOr<std::unique_ptr<tls::Handshake>> hs =
+      hs_waiting_.empty() ? tls::Handshake::Create(*tls_, Now())
+                          : absl::ResourceExhaustedError("callers are waiting for a handshake");
+  const bool wait = !hs.ok() && absl::IsResourceExhausted(hs.status()) &&
+                    hs_waiting_.size() < kMaxHandshakeWaiting;
+  if (!hs.ok() && !wait) {
     ++stats.refused;
     Log("worker %u: refusing a connection: %s", w_->index, hs.status().ToString());
     return false;
@@ -539,7 +560,13 @@ bool Lcore::OnAccept(Conn* c) {
   uint32_t key = ++serial_;
   if (key == 0) key = ++serial_;
   auto* call = new Call(this, c, key, ring::MakeSessionId(uint16_t(w_->index), key));
-  call->tls_.hs = *std::move(hs);
+  if (wait) {
+    call->hs_wait_since_ = Now();
+    hs_waiting_.push_back(key);
+    ++stats.hs_waited;
+  } else {
+    call->tls_.hs = *std::move(hs);
+  }
   tcp::Tuple t = Stack::GetTuple(c);
   call->peer_ = absl::StrCat(Ip(t.remote_ip), ":", t.remote_port);
   call->opened_.lcore = uint16_t(w_->index);
@@ -564,6 +591,16 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
     rte_pktmbuf_free(data);
     return;
   }
+  if (call->phase_ == Call::Phase::kTls && call->tls_.hs == nullptr) {
+    // Waiting for a handshake slot: keep the ClientHello until AdmitWaiting starts the handshake.
+    if (call->hs_wait_rx_ == nullptr) {
+      call->hs_wait_rx_ = data;
+    } else if (rte_pktmbuf_chain(call->hs_wait_rx_, data) != 0) {
+      rte_pktmbuf_free(data);
+      Finish(call, "receive queue too fragmented");
+    }
+    return;
+  }
   if (call->phase_ == Call::Phase::kTls) {
     Handshake(call, data);
     return;
@@ -576,6 +613,26 @@ void Lcore::OnData(Conn* c, rte_mbuf* data) {
     return;
   }
   ProcessRecords(call);
+}
+
+// Starts the handshakes of waiting calls while slots are free (oldest first); drops keys of calls
+// that ended while waiting.
+void Lcore::AdmitWaiting() {
+  while (!hs_waiting_.empty() && tls_ != nullptr) {
+    auto it = calls_.find(hs_waiting_.front());
+    if (it == calls_.end() || it->second->tls_.conn == nullptr || it->second->tcp_closing_ ||
+        it->second->phase_ != Call::Phase::kTls) {
+      hs_waiting_.pop_front();
+      continue;
+    }
+    auto hs = tls::Handshake::Create(*tls_, Now());
+    if (!hs.ok()) return;  // still no slot
+    hs_waiting_.pop_front();
+    Call* call = it->second;
+    call->tls_.hs = *std::move(hs);
+    call->hs_wait_since_ = absl::InfinitePast();
+    if (rte_mbuf* data = std::exchange(call->hs_wait_rx_, nullptr)) Handshake(call, data);
+  }
 }
 
 void Lcore::Handshake(Call* call, rte_mbuf* data) {
@@ -1172,11 +1229,6 @@ void Lcore::SealAndQueue(Call* call, absl::Span<const uint8_t> a, absl::Span<con
   }
 }
 
-void Lcore::SendRaw(Call* call, absl::Span<const uint8_t> bytes) {
-  if (call->tls_.conn == nullptr || bytes.empty()) return;
-  if (!call->tls_.SendCopy(tl_, bytes)) Finish(call, "out of mbufs");
-}
-
 void Lcore::FlushBacklog(Call* call) { call->tls_.FlushBacklog(tl_); }
 
 void Lcore::OnWritable(Conn* c) {
@@ -1545,7 +1597,21 @@ void Lcore::OnTimers() {
     if (call->tls_.hs && call->tls_.hs->deadline() <= now) due.push_back(call);
     if (call->sm_ && !call->sm_->closed() && call->sm_->next_deadline() <= now) due.push_back(call);
   }
+  for (auto& [k, call] : calls_) {
+    if (call->phase_ == Call::Phase::kTls && call->tls_.hs == nullptr &&
+        call->hs_wait_since_ + kHandshakeWaitMax <= now && !call->tcp_closing_) {
+      due.push_back(call);
+    }
+  }
   for (Call* call : due) {
+    if (call->phase_ == Call::Phase::kTls && call->tls_.hs == nullptr) {
+      if (call->tcp_closing_) continue;
+      ++stats.tls_failed;
+      Log("call from %s: no TLS handshake slot within %s", call->peer_,
+          absl::FormatDuration(kHandshakeWaitMax));
+      CloseTransport(call);
+      continue;
+    }
     if (call->tls_.hs) {
       call->tls_.hs->OnTimer(now);
       if (call->tls_.hs->state() == tls::HandshakeState::kFailed) {
@@ -1584,6 +1650,7 @@ void Lcore::Poll(uint64_t now_ns) {
     }
     down_.Release();
   }
+  if (!hs_waiting_.empty()) AdmitWaiting();
   if (now_ns >= next_timer_ns_) {
     next_timer_ns_ = now_ns + kTimerPeriodNs;
     OnTimers();
@@ -1784,11 +1851,12 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
     } else if (a == "--sstp-accept-zero-hlak") {
       o.accept_zero_hlak = true;
     } else if (a == "--sstp-listen" || a == "--ring-bytes" || a == "--sstp-negotiation-timeout" ||
-               a == "--sstp-down-queue") {
+               a == "--sstp-down-queue" || a == "--sstp-max-handshakes") {
       std::string v;
       s = take(&v);
       uint32_t n;
-      if (s.ok() && (!absl::SimpleAtoi(v, &n) || (a == "--sstp-listen" && (n == 0 || n > 65535)))) {
+      if (s.ok() && (!absl::SimpleAtoi(v, &n) || (a == "--sstp-listen" && (n == 0 || n > 65535)) ||
+                     (a == "--sstp-max-handshakes" && (n == 0 || n > 65536)))) {
         s = absl::InvalidArgumentError(absl::StrCat(a, " ", v, ": not a valid number"));
       }
       if (s.ok()) {
@@ -1796,6 +1864,8 @@ absl::StatusOr<ServerOptions> ExtractServerArgs(std::vector<std::string>* args) 
           o.listen_port = uint16_t(n);
         } else if (a == "--sstp-negotiation-timeout") {
           o.negotiation_timeout_s = std::max<uint32_t>(n, 1);
+        } else if (a == "--sstp-max-handshakes") {
+          o.max_handshakes = n;
         } else if (a == "--sstp-down-queue") {
           o.down_queue_packets = std::min<uint32_t>(n, 65536);
         } else {
@@ -1831,6 +1901,8 @@ std::string ServerUsage() {
                             3.3.2 TIMER_VAL_NEGOTIATION)
   --sstp-down-queue N       downstream packets held per session while the outer TCP send queue
                             is full (default 512; 0: drop at once); beyond it they are dropped
+  --sstp-max-handshakes N   TLS handshakes in progress per lcore (default 256); further accepted
+                            connections wait for a slot in order (up to 8192 per lcore, 30 s)
   --ring-bytes N            bytes per ring (power of two, default 1048576)
 )";
 }

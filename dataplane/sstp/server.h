@@ -65,6 +65,8 @@ struct ServerOptions {
   // --sstp-down-queue N: downstream packets per session held (not yet sealed) while the outer TCP
   // send queue is full; beyond it they are dropped and counted. 0: drop at once (the old path).
   uint32_t down_queue_packets = 512;
+  // --sstp-max-handshakes: TLS handshakes in progress per lcore; more callers wait in turn.
+  uint32_t max_handshakes = 256;
 };
 
 // Removes the server's options (listed above) from `args` and returns them; the rest is left for

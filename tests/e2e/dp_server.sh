@@ -24,6 +24,9 @@
 #   the office LAN) pings the workstation and is pinged by it: ARP and IPv4 as Ethernet frames
 #   through the tunnel, switched by the data plane's MAC table, the LAN port promiscuous; it also
 #   reaches the data plane's own LAN address.
+# Handshake admission (reconnection storm): with --sstp-max-handshakes 2, 40 SSTP sessions dialled
+#   at once by perf/loadgen's sstp-loadgen all come up (MS-CHAPv2, IPCP, crypto binding): callers
+#   beyond the limit wait for a slot in turn instead of being reset, and the data plane counts them.
 # SSTPT_LCORES (default 0) runs the data plane on other lcores, e.g. 0-1 for the hand-off paths.
 # Everything created is removed on exit, also on failure.
 set -euo pipefail
@@ -80,7 +83,7 @@ nsx ows ip link set eth0 mtu 1400
 cp_start office
 # office_dp_start: the topology's two ports; --mtu applies to the last one, lan0. It returns once
 # the data plane is attached to the control plane ("control plane ready").
-office_dp_start --mtu 1400
+office_dp_start --mtu 1400 --sstp-max-handshakes 2
 ctl /ppp secret add name=Laptop service=sstp password=123 local-address=198.19.101.1 \
   remote-address=198.19.101.100 >/dev/null
 ctl /ppp secret add name=Home service=sstp password=123 local-address=198.18.16.1 \
@@ -232,6 +235,19 @@ mac=$(nsx laptop cat /sys/class/net/tap0/address)
 [[ $out == *"$mac"* ]] || fail "the workstation does not see the laptop's own MAC $mac: $out"
 log "bridged: ping both ways; the workstation resolved 198.19.101.60 to the laptop's TAP $mac"
 
+# ---- handshake admission: 40 callers at once, 2 handshake slots
+LOADGEN=$BUILD/perf/loadgen/sstp-loadgen
+[ -x "$LOADGEN" ] || fail "$LOADGEN not built"
+ctl /ip pool add name=storm ranges=198.19.104.1-198.19.104.254 >/dev/null
+ctl /ppp secret add name=load service=sstp password=loadpw local-address=198.19.101.1 \
+  remote-address=storm >/dev/null
+storm=$(nsx laptop "$LOADGEN" --connect-to 198.18.80.1:443 --user load --password loadpw \
+  --sessions 40 --rate 0 --duration 1 --setup-timeout 60 --verify-server=no 2>"$W/loadgen.err") ||
+  fail "sstp-loadgen failed: $(tail -5 "$W/loadgen.err") $storm"
+est=$(python3 -c 'import json,sys; d=json.load(sys.stdin); print(d["sessions_established"], d["sessions_failed"], json.dumps(d["failure_reasons"]))' <<<"$storm")
+log "storm: established, failed, reasons: $est"
+[[ $est == "40 0 "* ]] || fail "not every caller of the storm came up: $est"
+
 # The policed packets are counted (the data plane's stop summary).
 kill -TERM "$DP_PID"
 wait_for 20 "data plane exit" stopped "$DP_PID"
@@ -240,5 +256,9 @@ grep "bridged frames" "$DP_LOG" >&2
 summary=$(grep -o "rate-limit up [0-9]* down [0-9]*" "$DP_LOG" | tail -1)
 log "data plane: $summary"
 [[ $summary =~ rate-limit\ up\ [1-9][0-9]*\ down\ [1-9] ]] || fail "policed packets not counted: $summary"
+waited=$(grep -o "([0-9]* waited for a handshake slot)" "$DP_LOG" | tail -1)
+log "data plane: $waited"
+[[ $waited =~ \(([0-9]+)\ waited ]] && [ "${BASH_REMATCH[1]}" -ge 1 ] ||
+  fail "no caller waited for a handshake slot: '$waited'"
 
 log "PASS"
