@@ -212,17 +212,7 @@ void ClientSupervisor::Apply(const std::vector<ClientSpec>& want, absl::Time now
     c.spec = s;
     c.restart_at = now;
   }
-  // Entries that are gone and have no process left.
-  for (auto it = children_.begin(); it != children_.end();) {
-    if (!it->second.wanted && it->second.pid <= 0) {
-      unlink(ConfigPath(it->first).c_str());
-      unlink(absl::StrCat(opt_.state_dir, "/", it->first, ".ca.pem").c_str());
-      if (hooks_.status) hooks_.status(it->first, {});
-      it = children_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  ForgetGone();
   Tick(now);
 }
 
@@ -298,6 +288,19 @@ void ClientSupervisor::Stop(Child& c, absl::Time now) {
   c.kill_at = now + opt_.stop_grace;
 }
 
+void ClientSupervisor::ForgetGone() {
+  for (auto it = children_.begin(); it != children_.end();) {
+    if (!it->second.wanted && it->second.pid <= 0) {
+      unlink(ConfigPath(it->first).c_str());
+      unlink(absl::StrCat(opt_.state_dir, "/", it->first, ".ca.pem").c_str());
+      if (hooks_.status) hooks_.status(it->first, {});
+      it = children_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
 void ClientSupervisor::Exited(Child& c, int wstatus, absl::Time now) {
   const std::string name = c.spec.name;
   DrainOutput(c, false);
@@ -350,16 +353,7 @@ void ClientSupervisor::Reap(absl::Time now) {
     pid_t r = waitpid(c.pid, &wstatus, WNOHANG);
     if (r == c.pid) Exited(c, wstatus, now);
   }
-  for (auto it = children_.begin(); it != children_.end();) {
-    if (!it->second.wanted && it->second.pid <= 0) {
-      unlink(ConfigPath(it->first).c_str());
-      unlink(absl::StrCat(opt_.state_dir, "/", it->first, ".ca.pem").c_str());
-      if (hooks_.status) hooks_.status(it->first, {});
-      it = children_.erase(it);
-    } else {
-      ++it;
-    }
-  }
+  ForgetGone();
 }
 
 void ClientSupervisor::Tick(absl::Time now) {

@@ -99,6 +99,8 @@ class ClientSupervisor {
   void Start(Child& c, absl::Time now);
   void Stop(Child& c, absl::Time now);
   void Exited(Child& c, int wstatus, absl::Time now);
+  // Drops entries no longer configured whose process is gone (and their config/CA files).
+  void ForgetGone();
   void CloseFd(int* fd);
   void DrainOutput(Child& c, bool eof);
   void PublishDown(Child& c, absl::Time now);

@@ -1596,8 +1596,7 @@ void Lcore::OnTimers() {
   for (auto& [k, call] : calls_) {
     if (call->tls_.hs && call->tls_.hs->deadline() <= now) due.push_back(call);
     if (call->sm_ && !call->sm_->closed() && call->sm_->next_deadline() <= now) due.push_back(call);
-  }
-  for (auto& [k, call] : calls_) {
+    // Waiting for a handshake slot (AdmitWaiting) for too long.
     if (call->phase_ == Call::Phase::kTls && call->tls_.hs == nullptr &&
         call->hs_wait_since_ + kHandshakeWaitMax <= now && !call->tcp_closing_) {
       due.push_back(call);
